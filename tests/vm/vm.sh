@@ -1,0 +1,237 @@
+#!/bin/bash
+# VM test harness: boots Debian's own kernels under QEMU (TCG) with the host's / shared
+# read-only over 9p, runs one host-path script as root inside a chroot of it, and brings
+# the results back through a second, writable 9p share.
+#
+#   tests/vm/vm.sh prepare KVER              KVER = 6.1 | 6.12: fetch kernel, build initramfs
+#   tests/vm/vm.sh run KVER SCRIPT [ARG...]  boot, run SCRIPT inside, print kernel-tagged lines
+#
+# Environment: BUILD (default build, relative to the repo root), MG_VM_TIMEOUT (seconds,
+# default 900), MG_KPKG_6_1 / MG_KPKG_6_12 (kernel package override), MG_VM_MEM (MiB, 1024),
+# MG_VM_KEEP (keep N newest result dirs, default 40). See tests/vm/README.md.
+set -u -o pipefail
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$VM_DIR/../.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+VMB="$BUILD/vm"
+
+# Top-level modules the guest loads; dependencies are resolved (in load order) with
+# modprobe --show-depends against the extracted tree, builtins are skipped.
+VM_MODULES="virtio_pci 9pnet_virtio 9p overlay veth macvlan tap macvtap tun"
+
+die() { echo "vm.sh: $*" >&2; exit 2; }
+log() { [ -n "${VM_QUIET:-}" ] || echo "vm.sh: $*" >&2; }
+
+check_kver() {
+    case "$1" in 6.1|6.12) ;; *) die "unknown kernel '$1' (use 6.1 or 6.12)" ;; esac
+}
+
+apt_updated=""
+apt_update_once() {
+    [ -n "$apt_updated" ] && return 0
+    apt_updated=1
+    log "apt-get update"
+    apt-get update -q >/dev/null 2>&1 || apt-get update -q >&2
+}
+
+# Prints the Debian package name of the newest plain -amd64 image for KVER.
+resolve_pkg() {
+    local kver=$1 var pkg=""
+    var="MG_KPKG_${kver//./_}"
+    if [ -n "${!var:-}" ]; then echo "${!var}"; return 0; fi
+    local try
+    for try in 1 2; do
+        case "$kver" in
+            6.1) pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+                         sed -n 's/^ *Depends: \(linux-image-6\.1\.[0-9.-]*-amd64\)$/\1/p' | head -n 1) ;;
+            6.12) pkg=$(apt-cache search --names-only '^linux-image-6\.12.*-amd64$' 2>/dev/null |
+                          awk '{print $1}' | grep -E '^linux-image-6\.12\.[0-9]+.*-amd64$' |
+                          grep -Ev -- '-(cloud|rt)-amd64$' | sort -V | tail -n 1) ;;
+        esac
+        [ -n "$pkg" ] && break
+        [ "$try" = 1 ] && apt_update_once
+    done
+    [ -n "$pkg" ] || die "cannot resolve a kernel package for $kver (set MG_KPKG_${kver//./_})"
+    echo "$pkg"
+}
+
+pkg_version() {
+    apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1
+}
+
+# Downloads PKG into $VMB/cache (cached by file name); prints the .deb path.
+download() {
+    local pkg=$1 ver=$2 deb
+    mkdir -p "$VMB/cache"
+    deb=$(ls "$VMB/cache/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1)
+    if [ -z "$deb" ]; then
+        log "downloading $pkg=$ver"
+        if ! (cd "$VMB/cache" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1); then
+            apt_update_once
+            ver=$(pkg_version "$pkg")
+            (cd "$VMB/cache" && apt-get download -q "$pkg=$ver" >&2) || die "cannot download $pkg"
+        fi
+        deb=$(ls "$VMB/cache/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1)
+    fi
+    [ -n "$deb" ] || die "no .deb for $pkg in $VMB/cache"
+    echo "$deb"
+}
+
+# prepare KVER: leaves $VMB/KVER/{vmlinuz,initrd.gz,krel,pkg}. Cached: the kernel tree by
+# package name+version, the initramfs by that plus a hash of the harness sources.
+prepare() {
+    local kver=$1 dir="$VMB/$1" pkg ver deb krel key
+    check_kver "$kver"
+    for t in qemu-system-x86_64 cpio depmod modprobe xz gzip; do
+        command -v "$t" >/dev/null || die "missing $t (scripts/deps.sh test)"
+    done
+    [ -x /bin/busybox ] || die "missing /bin/busybox (busybox-static)"
+    mkdir -p "$dir"
+    exec 9>"$dir/.lock"
+    flock 9
+    pkg=$(resolve_pkg "$kver") || exit 2
+    ver=$(pkg_version "$pkg")
+    if [ -z "$ver" ]; then apt_update_once; ver=$(pkg_version "$pkg"); fi
+    [ -n "$ver" ] || die "no version known for $pkg"
+    if [ "$(cat "$dir/pkg" 2>/dev/null)" != "$pkg $ver" ] || [ ! -s "$dir/krel" ]; then
+        deb=$(download "$pkg" "$ver") || exit 2
+        log "extracting $(basename "$deb")"
+        rm -rf "$dir/root" "$dir/pkg" "$dir/krel" "$dir/initrd.key"
+        dpkg-deb -x "$deb" "$dir/root" || die "dpkg-deb -x failed"
+        krel=$(ls "$dir/root/lib/modules" | head -n 1)
+        [ -n "$krel" ] && [ -f "$dir/root/boot/vmlinuz-$krel" ] || die "no kernel in $deb"
+        depmod -b "$dir/root" "$krel" || die "depmod failed"
+        ln -sf "root/boot/vmlinuz-$krel" "$dir/vmlinuz"
+        echo "$krel" >"$dir/krel"
+        echo "$pkg $ver" >"$dir/pkg"
+    fi
+    krel=$(cat "$dir/krel")
+    key=$( { echo "$pkg $ver $VM_MODULES"; cat "$VM_DIR/init" "$VM_DIR/vm.sh"; } | sha256sum | cut -c1-16)
+    if [ "$(cat "$dir/initrd.key" 2>/dev/null)" != "$key" ] || [ ! -s "$dir/initrd.gz" ]; then
+        build_initrd "$dir" "$krel" || die "initramfs build failed"
+        echo "$key" >"$dir/initrd.key"
+    fi
+    exec 9>&-
+}
+
+build_initrd() {
+    local dir=$1 krel=$2 stage mods m path n=0
+    log "building initramfs for $krel"
+    stage=$(mktemp -d "$dir/stage.XXXXXX")
+    mkdir -p "$stage"/{bin,dev,proc,sys,mnt/host,ovl,modules}
+    cp /bin/busybox "$stage/bin/busybox"
+    ln -s busybox "$stage/bin/sh"
+    cp "$VM_DIR/init" "$stage/init"
+    chmod 755 "$stage/init"
+    mods=$(for m in $VM_MODULES; do
+               modprobe -d "$dir/root" -S "$krel" --show-depends "$m" ||
+                   echo "MISSING $m"
+           done | awk '$1 == "insmod" {print $2} $1 == "MISSING" {print "MISSING:" $2}' | awk '!seen[$0]++')
+    for path in $mods; do
+        case "$path" in MISSING:*) echo "vm.sh: module ${path#MISSING:} not found" >&2; rm -rf "$stage"; return 1 ;; esac
+        n=$((n + 1))
+        m=$(basename "$path"); m=${m%.xz}; m=${m%.zst}
+        case "$path" in
+            *.xz) xz -dc "$path" >"$stage/modules/$m" ;;
+            *.zst) zstd -dc "$path" >"$stage/modules/$m" ;;
+            *) cp "$path" "$stage/modules/$m" ;;
+        esac || { rm -rf "$stage"; return 1; }
+        echo "$m" >>"$stage/modules/order"
+    done
+    (cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initrd.gz.tmp" || { rm -rf "$stage"; return 1; }
+    mv "$dir/initrd.gz.tmp" "$dir/initrd.gz"
+    log "initramfs: $n modules: $(tr '\n' ' ' <"$stage/modules/order")"
+    rm -rf "$stage"
+}
+
+# Turns guest output into kernel-tagged lines: ok/not ok lines get [KVER] after the dash,
+# everything else becomes a comment (so a guest's own summary is not taken as the suite's).
+tag() {
+    local kver=$1 line
+    while IFS= read -r line; do
+        line=${line%$'\r'}
+        case "$line" in
+            "ok - "*) echo "ok - [$kver] ${line#ok - }" ;;
+            "not ok - "*) echo "not ok - [$kver] ${line#not ok - }" ;;
+            "ok "*) echo "ok - [$kver] ${line#ok }" ;;
+            "not ok "*) echo "not ok - [$kver] ${line#not ok }" ;;
+            "") ;;
+            *) echo "# [$kver] $line" ;;
+        esac
+    done
+}
+
+run() {
+    local kver=$1 script=$2; shift 2
+    check_kver "$kver"
+    case "$script" in /*) ;; *) script="$ROOT/$script" ;; esac
+    [ -f "$script" ] || die "no such script: $script"
+    script=$(realpath "$script")
+    VM_QUIET=${VM_QUIET-1} prepare "$kver" || { echo "not ok - [$kver] guest: prepare failed"; return 1; }
+    local dir="$VMB/$kver" name res timeout=${MG_VM_TIMEOUT:-900} rc exitc=""
+    name=$(basename "$script" .sh)
+    mkdir -p "$VMB/results"
+    # Keep the newest MG_VM_KEEP result dirs.
+    ls -1dt "$VMB/results"/*/ 2>/dev/null | tail -n +"$(( ${MG_VM_KEEP:-40} + 1 ))" | xargs -r rm -rf
+    res="$VMB/results/$kver-$name-$$"
+    rm -rf "$res"; mkdir -p "$res"
+    : >"$res/output"
+    {
+        printf 'MG_ROOT=%q\nMG_KVER=%q\nMG_RESULTS=%q\nMG_SCRIPT=%q\nMG_ARGS=(' "$ROOT" "$kver" "$res" "$script"
+        [ $# -gt 0 ] && printf '%q ' "$@"
+        printf ')\n'
+    } >"$res/run.env"
+    local append="console=ttyS0 loglevel=5 panic=-1 edd=off mg.res=$res"
+    local t0=$SECONDS
+    timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg -m "${MG_VM_MEM:-1024}" -smp 2 \
+        -nographic -no-reboot -nic none -vga none -monitor none -serial "file:$res/console.log" -display none \
+        -kernel "$dir/vmlinuz" -initrd "$dir/initrd.gz" \
+        -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
+        -virtfs "local,path=$res,mount_tag=results,security_model=none,multidevs=remap" \
+        -append "$append" </dev/null >"$res/qemu.log" 2>&1 &
+    local qpid=$!
+    # Stream the guest's lines as they arrive; tail exits once timeout/qemu is gone.
+    tail -n +1 -s 0.5 -f --pid="$qpid" "$res/output" | tag "$kver" &
+    local tpid=$!
+    wait "$qpid"; rc=$?
+    wait "$tpid"
+    local secs=$((SECONDS - t0))
+    echo "$secs" >"$res/seconds"
+    [ -f "$res/exit" ] && exitc=$(tr -dc '0-9' <"$res/exit")
+    local crash
+    crash=$(cat "$res/console.log" "$res/dmesg" 2>/dev/null | tr -d '\r' |
+            grep -m1 -E 'Kernel panic|BUG:|Oops|general protection fault|WARNING: CPU|Call Trace|Attempted to kill init')
+    local bad=""
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        bad="timeout after ${timeout}s (qemu killed)"
+    elif [ -n "$crash" ]; then
+        bad="kernel crash: $crash"
+    elif [ "$rc" -ne 0 ]; then
+        bad="qemu exited $rc: $(tail -n 1 "$res/qemu.log" 2>/dev/null)"
+    elif [ -z "$exitc" ]; then
+        bad="no exit file (guest died before the script finished?)"
+    elif [ "$exitc" -ne 0 ]; then
+        bad="script exited $exitc"
+    fi
+    if [ -n "$crash" ] && [ "$bad" != "kernel crash: $crash" ]; then
+        echo "not ok - [$kver] guest: kernel crash: $crash"
+    fi
+    if [ -n "$bad" ]; then
+        echo "not ok - [$kver] guest: $bad (log: ${res#$ROOT/}/console.log)"
+        tail -n 15 "$res/console.log" 2>/dev/null | tr -d '\r' | sed "s/^/# [$kver] console: /"
+        return 1
+    fi
+    [ -n "$crash" ] && return 1
+    echo "# [$kver] guest: $name done in ${secs}s, exit 0 (results: ${res#$ROOT/})"
+    return 0
+}
+
+[ $# -ge 2 ] || die "usage: $0 prepare KVER | run KVER SCRIPT [ARG...]"
+verb=$1; shift
+case "$verb" in
+    prepare) prepare "$1"; echo "$VMB/$1: $(cat "$VMB/$1/pkg") ($(cat "$VMB/$1/krel"))" ;;
+    run) run "$@" ;;
+    *) die "unknown verb $verb" ;;
+esac
