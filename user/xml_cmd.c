@@ -1,5 +1,294 @@
-/* Placeholder until the XML rules land. */
-#include <stdio.h>
+/* `macvguard xml sanitize|check`: libvirt's generated-name rule on files.
+ * The rule itself lives in xmlrules.c; the hook in hook.c. See docs/xml-rules.md.
+ *
+ * Output discipline: everything meant for stdout is built in memory and written only
+ * once all input was read and accepted, so bad input leaves stdout empty (exit 2). */
 #include "xml_cmd.h"
-int mg_cmd_xml(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "macvguard xml: not built yet\n"); return 2; }
-int mg_cmd_hook(int argc, char **argv) { (void)argc; (void)argv; return 0; }
+#include "hook.h"
+#include "xmlrules.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+enum { OPT_MAX_SIZE = 1000, OPT_MAX_DEPTH };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: macvguard xml sanitize [--mode inactive|migratable|live] [--prefix P]...\n"
+		"                              [-v] [--max-size N] [--max-depth N] [FILE|-]\n"
+		"       macvguard xml check [-j] [--prefix P]... [--max-size N] [--max-depth N] FILE...\n"
+		"sanitize prints the document with libvirt's generated <target dev=...> names\n"
+		"(vnet*, macvtap*, macvlan*, and each --prefix) removed, as libvirt >= 6.7 does\n"
+		"for inactive and migratable XML; -v reports each removal on stderr.\n"
+		"check reports saved configs that still carry such names (exit 1 if any).\n"
+		"Bad input: one line on stderr, nothing on stdout, exit 2.\n");
+}
+
+static void report_error(const char *file, const struct mg_xml_result *r)
+{
+	if (r->err_line > 0 && r->err_col > 0)
+		fprintf(stderr, "macvguard: %s:%ld:%ld: %s\n", file, r->err_line, r->err_col,
+			r->err);
+	else if (r->err_line > 0)
+		fprintf(stderr, "macvguard: %s:%ld: %s\n", file, r->err_line, r->err);
+	else
+		fprintf(stderr, "macvguard: %s: %s\n", file, r->err);
+}
+
+/* Reads FILE (or stdin for "-") and runs the rule. 0 ok, 2 bad input (reported). */
+static int load_and_sanitize(const char *file, const struct mg_xml_opts *o,
+			     struct mg_xml_result *r)
+{
+	int fd = STDIN_FILENO, rc;
+	char *buf = NULL;
+	size_t len = 0;
+	const char *name = strcmp(file, "-") ? file : "<stdin>";
+
+	memset(r, 0, sizeof(*r));
+	if (strcmp(file, "-")) {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "macvguard: %s: %s\n", name, strerror(errno));
+			return 2;
+		}
+	}
+	rc = mg_read_fd(fd, o->max_size, 0, &buf, &len);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (rc) {
+		if (rc > 0)
+			fprintf(stderr, "macvguard: %s: document larger than the limit of %zu "
+					"bytes\n", name, o->max_size);
+		else
+			fprintf(stderr, "macvguard: %s: %s\n", name, strerror(errno));
+		return 2;
+	}
+	rc = mg_xml_sanitize(buf, len, o, r);
+	free(buf);
+	if (rc) {
+		report_error(name, r);
+		return 2;
+	}
+	return 0;
+}
+
+static int write_out(const char *p, size_t n)
+{
+	if (fwrite(p, 1, n, stdout) != n || fflush(stdout)) {
+		fprintf(stderr, "macvguard: writing output: %s\n", strerror(errno));
+		return 2;
+	}
+	return 0;
+}
+
+static const struct option xml_long[] = {
+	{ "mode", required_argument, NULL, 'm' },
+	{ "prefix", required_argument, NULL, 'p' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct xml_args {
+	struct mg_xml_opts o;
+	int verbose, json;
+};
+
+/* argv[0] is the subcommand. Returns optind, or -1 on a usage error (reported). */
+static int parse_args(int argc, char **argv, int sanitize, struct xml_args *a)
+{
+	int c;
+	long depth;
+	char *end;
+
+	memset(a, 0, sizeof(*a));
+	mg_xml_opts_init(&a->o);
+	optind = 0;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, sanitize ? "m:p:vh" : "jp:h", xml_long, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (!sanitize || mg_xml_mode_parse(optarg, &a->o.mode)) {
+				fprintf(stderr, "macvguard: --mode must be inactive, migratable or "
+						"live\n");
+				return -1;
+			}
+			break;
+		case 'p':
+			if (mg_xml_add_prefix(&a->o, optarg)) {
+				fprintf(stderr, "macvguard: --prefix: empty or more than %d\n",
+					MG_XML_MAX_PREFIXES);
+				return -1;
+			}
+			break;
+		case 'v': a->verbose = 1; break;
+		case 'j': a->json = 1; break;
+		case OPT_MAX_SIZE:
+			if (mg_parse_size(optarg, &a->o.max_size)) {
+				fprintf(stderr, "macvguard: --max-size: bad size '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_MAX_DEPTH:
+			errno = 0;
+			depth = strtol(optarg, &end, 10);
+			if (errno || *end || depth < 2 || depth > 256) {
+				fprintf(stderr, "macvguard: --max-depth: 2..256\n");
+				return -1;
+			}
+			a->o.max_depth = (int)depth;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	return optind;
+}
+
+static int cmd_sanitize(int argc, char **argv)
+{
+	struct xml_args a;
+	struct mg_xml_result r;
+	const char *file = "-";
+	int i = parse_args(argc, argv, 1, &a), rc;
+
+	if (i < 0)
+		return 2;
+	if (argc - i > 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (argc - i == 1)
+		file = argv[i];
+	rc = load_and_sanitize(file, &a.o, &r);
+	if (rc)
+		return rc;
+	if (a.verbose) {
+		const char *name = strcmp(file, "-") ? file : "<stdin>";
+		for (size_t k = 0; k < r.nfindings; k++) {
+			const struct mg_xml_finding *f = &r.findings[k];
+			fprintf(stderr, "macvguard: %s:%ld: %s generated target dev '%s' "
+					"(domain '%s', interface type '%s', mac '%s')\n",
+				name, f->line, f->removed ? "removed" : "kept (live)", f->dev,
+				f->domain, f->iftype, f->mac);
+		}
+		if (r.root == MG_XML_ROOT_DOMSTATUS && a.o.mode != MG_XML_LIVE)
+			fprintf(stderr, "macvguard: %s: <domstatus>: printed the <domain> inside "
+					"it (%s mode)\n", name, mg_xml_mode_name(a.o.mode));
+		if (!r.nfindings)
+			fprintf(stderr, "macvguard: %s: nothing to remove\n", name);
+	}
+	rc = write_out(r.out, r.out_len);
+	mg_xml_result_free(&r);
+	return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct xml_args a;
+	int i = parse_args(argc, argv, 0, &a), errors = 0;
+	size_t nfind = 0;
+	json_object *jarr = NULL;
+	char *text = NULL;
+	size_t textlen = 0;
+	FILE *tf;
+	int rc;
+
+	if (i < 0)
+		return 2;
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	a.o.mode = MG_XML_INACTIVE;
+	tf = open_memstream(&text, &textlen);
+	jarr = json_object_new_array();
+	if (!tf || !jarr) {
+		fprintf(stderr, "macvguard: out of memory\n");
+		return 2;
+	}
+	for (; i < argc; i++) {
+		struct mg_xml_result r;
+		const char *name = strcmp(argv[i], "-") ? argv[i] : "<stdin>";
+
+		if (load_and_sanitize(argv[i], &a.o, &r)) {
+			errors++;
+			continue;
+		}
+		/* A <domstatus> is a running domain's state: its generated names are live and
+		 * correct there, so it has nothing to report. */
+		if (r.root == MG_XML_ROOT_DOMAIN) {
+			for (size_t k = 0; k < r.nfindings; k++) {
+				const struct mg_xml_finding *f = &r.findings[k];
+				json_object *o = json_object_new_object();
+
+				fprintf(tf, "%s:%ld: domain '%s': interface type '%s' mac '%s': "
+					    "generated target dev '%s' (libvirt >= 6.7 drops it from "
+					    "inactive XML)\n",
+					name, f->line, f->domain, f->iftype, f->mac, f->dev);
+				json_object_object_add(o, "file", json_object_new_string(name));
+				json_object_object_add(o, "line", json_object_new_int64(f->line));
+				json_object_object_add(o, "domain", json_object_new_string(f->domain));
+				json_object_object_add(o, "type", json_object_new_string(f->iftype));
+				json_object_object_add(o, "mac", json_object_new_string(f->mac));
+				json_object_object_add(o, "dev", json_object_new_string(f->dev));
+				json_object_array_add(jarr, o);
+				nfind++;
+			}
+		}
+		mg_xml_result_free(&r);
+	}
+	fclose(tf);
+	if (errors) {
+		rc = 2; /* nothing on stdout */
+	} else if (a.json) {
+		json_object *top = json_object_new_object();
+		const char *s;
+
+		json_object_object_add(top, "findings", json_object_get(jarr));
+		json_object_object_add(top, "count", json_object_new_int64((int64_t)nfind));
+		s = json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+		rc = write_out(s, strlen(s));
+		if (!rc)
+			rc = write_out("\n", 1);
+		json_object_put(top);
+	} else {
+		rc = write_out(text, textlen);
+	}
+	if (!rc)
+		rc = nfind ? 1 : 0;
+	json_object_put(jarr);
+	free(text);
+	return rc;
+}
+
+int mg_cmd_xml(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "sanitize"))
+		return cmd_sanitize(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+			  !strcmp(argv[1], "help"))) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}
