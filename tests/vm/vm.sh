@@ -174,7 +174,7 @@ run() {
     name=$(basename "$script" .sh)
     mkdir -p "$VMB/results"
     # Keep the newest MG_VM_KEEP result dirs.
-    ls -1dt "$VMB/results"/*/ 2>/dev/null | tail -n +"$(( ${MG_VM_KEEP:-40} + 1 ))" | xargs -r rm -rf
+    ls -1dt "$VMB/results"/*-[0-9]*/ 2>/dev/null | tail -n +"$(( ${MG_VM_KEEP:-40} + 1 ))" | xargs -r rm -rf
     res="$VMB/results/$kver-$name-$$"
     rm -rf "$res"; mkdir -p "$res"
     : >"$res/output"
@@ -218,9 +218,14 @@ run() {
     if [ -n "$crash" ] && [ "$bad" != "kernel crash: $crash" ]; then
         echo "not ok - [$kver] guest: kernel crash: $crash"
     fi
+    ln -sfn "$(basename "$res")" "$VMB/results/$kver-$name-latest"
     if [ -n "$bad" ]; then
         echo "not ok - [$kver] guest: $bad (log: ${res#$ROOT/}/console.log)"
-        tail -n 15 "$res/console.log" 2>/dev/null | tr -d '\r' | sed "s/^/# [$kver] console: /"
+        case "$bad" in
+            "script exited"*) ;;
+            *) tail -n 15 "$res/console.log" 2>/dev/null | tr -d '\r' |
+                   sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' -e "s/^/# [$kver] console: /" ;;
+        esac
         return 1
     fi
     [ -n "$crash" ] && return 1
