@@ -20,7 +20,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CFLAGS  ?= -O2 -g
 USER_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(CFLAGS) \
               -I$(BUILD) -Iuser -Ibpf $(PKG_CFLAGS)
-BPF_CFLAGS  = -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+BPF_CFLAGS  = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -Ivmlinux -Ibpf -I$(BUILD)
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)

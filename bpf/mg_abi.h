@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The kernel/user ABI of macvguard: every struct stored in a BPF map or sent through the
+ * ring buffer. Plain C types with fixed sizes only, so the BPF object (clang -target bpf)
+ * and the agent (gcc, x86_64) agree byte for byte; the _Static_asserts at the end pin it.
+ * Bump MG_ABI_VERSION on any change: a restarted agent refuses to adopt pinned state
+ * of another version and replaces it.
+ */
+#ifndef MG_ABI_H
+#define MG_ABI_H
+
+#ifdef __bpf__
+/* vmlinux.h provides the __u* types */
+#else
+#include <linux/types.h>
+#endif
+
+#define MG_ABI_VERSION      1
+
+#define MG_IFNAMSIZ         16   /* IFNAMSIZ */
+#define MG_ALTIFNAMSIZ      128  /* ALTIFNAMSIZ */
+#define MG_DOMAIN_LEN       64
+#define MG_COMM_LEN         16
+#define MG_MAX_GUARDED      4096
+
+#define MG_PIN_DIR          "/sys/fs/bpf/macvguard"
+
+/* Guard modes (mg_config.mode). */
+enum mg_mode {
+	MG_MODE_ENFORCE = 0,  /* refuse with -EPERM */
+	MG_MODE_AUDIT   = 1,  /* allow, emit the would-be refusal */
+};
+
+/* mg_tag.flags */
+#define MG_TAG_RELEASED    (1u << 0)  /* operator released the link: anyone may delete */
+#define MG_TAG_OWNER_GONE  (1u << 1)  /* the agent saw the owner process exit */
+
+/* Link kinds we know how to read queue state for (mg_tag.kind, informational). */
+enum mg_kind {
+	MG_KIND_OTHER   = 0,
+	MG_KIND_MACVTAP = 1,
+	MG_KIND_MACVLAN = 2,
+	MG_KIND_TUN     = 3,
+	MG_KIND_VETH    = 4,
+};
+
+/* Key of a guarded link. The netns cookie is a 64-bit counter the kernel never reuses;
+ * the BPF side deletes the entry when the device is unregistered, so a later device that
+ * gets the same ifindex in the same netns never inherits this tag. */
+struct mg_link_key {
+	__u64 netns_cookie;
+	__u32 ifindex;
+	__u32 pad;
+};
+
+struct mg_tag {
+	char  domain[MG_DOMAIN_LEN];   /* owner domain name, NUL-terminated */
+	__u8  uuid[16];                /* owner domain uuid (all zero: unknown) */
+	__u64 owner_start;             /* owner start time in clock ticks since boot, as
+	                                * /proc/PID/stat field 22 */
+	__u64 tagged_at_ns;            /* CLOCK_REALTIME of the tag, for display */
+	__u32 owner_pid;               /* owner process (QEMU) tgid, in the initial pid ns */
+	__u32 flags;                   /* MG_TAG_* */
+	__u32 kind;                    /* enum mg_kind, as seen at tag time */
+	__u32 lower_ifindex;           /* lower device at tag time (0: none), informational */
+	char  ifname[MG_IFNAMSIZ];     /* name at tag time, informational */
+	__u32 tagged_by;               /* enum mg_tag_source */
+	__u32 pad;
+};
+
+enum mg_tag_source {
+	MG_SRC_MANUAL = 0,
+	MG_SRC_HOOK   = 1,
+	MG_SRC_STATUS = 2,
+};
+
+/* Per guarded link verdict counters (map mg_counts, same key as mg_guarded). */
+struct mg_counts {
+	__u64 deny;
+	__u64 audit;
+	__u64 allow;
+};
+
+/* Single-entry array map mg_config. */
+struct mg_config {
+	__u32 abi_version;
+	__u32 mode;          /* enum mg_mode */
+};
+
+/* Per-CPU statistics (map mg_stats); the agent sums over CPUs. */
+struct mg_stats {
+	__u64 route_sends;     /* netlink_send calls on NETLINK_ROUTE sockets */
+	__u64 link_msgs;       /* DELLINK/NEWLINK/SETLINK messages inspected */
+	__u64 events;          /* events written to the ring buffer */
+	__u64 events_lost;     /* ring buffer full: events dropped (reserve failed) */
+	__u64 fail_closed;     /* messages refused because they could not be fully read */
+	__u64 tags_expired;    /* tags removed because their device was unregistered/moved */
+};
+
+/* What a message asked for. */
+enum mg_action {
+	MG_ACT_DELETE = 1,
+	MG_ACT_RENAME = 2,
+	MG_ACT_MOVE   = 3,     /* to another netns */
+};
+
+/* How the message reached the guarded link. */
+enum mg_how {
+	MG_HOW_INDEX      = 1, /* ifi_index */
+	MG_HOW_NAME       = 2, /* IFLA_IFNAME (libvirt's way) */
+	MG_HOW_ALTNAME    = 3, /* IFLA_ALT_IFNAME, or IFLA_IFNAME naming an altname */
+	MG_HOW_GROUP      = 4, /* IFLA_GROUP */
+	MG_HOW_LOWER      = 5, /* the target is a lower device of the guarded link */
+	MG_HOW_UNPARSED   = 6, /* the message could not be fully read: fail closed */
+	MG_HOW_UNRESOLVED = 7, /* target in another netns by IFLA_TARGET_NETNSID */
+	MG_HOW_KERNEL     = 8, /* the kernel unregistered or moved the device (tag expiry) */
+};
+
+enum mg_verdict {
+	MG_V_NONE  = 0,        /* not guarded: no event */
+	MG_V_ALLOW = 1,
+	MG_V_DENY  = 2,
+	MG_V_AUDIT = 3,        /* would deny; allowed because mode is audit */
+	MG_V_GONE  = 4,        /* the device went away; its tag was removed */
+};
+
+enum mg_reason {
+	MG_R_NONE       = 0,
+	MG_R_IN_USE     = 1,   /* queues held open and owner alive */
+	MG_R_NOT_IN_USE = 2,   /* no queue held open */
+	MG_R_RELEASED   = 3,
+	MG_R_OWNER      = 4,   /* requester is the owner process */
+	MG_R_OWNER_GONE = 5,
+	MG_R_UNPARSED   = 6,
+	MG_R_UNRESOLVED = 7,
+};
+
+/* Queue state as read from the kernel at decision time. */
+enum mg_queues_state {
+	MG_Q_NONE    = 0,      /* device has queues and none is held */
+	MG_Q_HELD    = 1,      /* at least one queue held open */
+	MG_Q_UNKNOWN = 2,      /* kind without queues, or its BTF is missing */
+};
+
+struct mg_event {
+	__u64 ts_boot_ns;              /* bpf_ktime_get_boot_ns() */
+	__u64 req_netns_cookie;        /* netns of the requesting socket */
+	__u64 link_netns_cookie;       /* netns of the guarded link */
+	__u64 cgroup_id;
+	__u32 pid;                     /* requester tgid */
+	__u32 tid;
+	__u32 ppid;                    /* requester's parent tgid */
+	__u32 ifindex;                 /* guarded link */
+	__u32 target_ifindex;          /* device the message resolved to (lower, for HOW_LOWER) */
+	__u32 owner_pid;
+	__u32 queues;                  /* queues held, when known */
+	__u16 msg_type;                /* RTM_* */
+	__u16 msg_index;               /* position of the message in the sendmsg batch */
+	__u8  action;                  /* enum mg_action */
+	__u8  how;                     /* enum mg_how */
+	__u8  verdict;                 /* enum mg_verdict */
+	__u8  reason;                  /* enum mg_reason */
+	__u8  mode;                    /* enum mg_mode at decision time */
+	__u8  queues_state;            /* enum mg_queues_state */
+	__u8  pad[2];
+	char  comm[MG_COMM_LEN];
+	char  ifname[MG_IFNAMSIZ];     /* guarded link's current name */
+	char  req_name[MG_ALTIFNAMSIZ];/* name the message asked for, if any */
+	char  domain[MG_DOMAIN_LEN];   /* owner domain */
+	__u8  uuid[16];
+};
+
+_Static_assert(sizeof(struct mg_link_key) == 16, "mg_link_key ABI");
+_Static_assert(sizeof(struct mg_tag) == 136, "mg_tag ABI");
+_Static_assert(sizeof(struct mg_counts) == 24, "mg_counts ABI");
+_Static_assert(sizeof(struct mg_config) == 8, "mg_config ABI");
+_Static_assert(sizeof(struct mg_stats) == 48, "mg_stats ABI");
+_Static_assert(sizeof(struct mg_event) == 312, "mg_event ABI");
+_Static_assert(__builtin_offsetof(struct mg_event, comm) == 72, "mg_event layout");
+_Static_assert(__builtin_offsetof(struct mg_tag, owner_start) == 80, "mg_tag layout");
+
+#endif /* MG_ABI_H */

@@ -1,0 +1,21 @@
+/* Guard events: text and JSON renderings, and the ring-buffer consumer. */
+#ifndef MG_EVENTS_H
+#define MG_EVENTS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "common.h"
+
+struct mg_event_filter {
+	const char *ifname;
+	const char *domain;
+	int verdict;            /* -1: any */
+};
+
+json_object *mg_event_json(const struct mg_event *e);
+void mg_event_print(FILE *out, const struct mg_event *e, bool json);
+bool mg_event_matches(const struct mg_event *e, const struct mg_event_filter *f);
+/* A synthetic "lost N events" record, in the same stream. */
+void mg_print_lost(FILE *out, unsigned long long n, const char *where, bool json);
+
+#endif

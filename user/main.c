@@ -1,0 +1,70 @@
+/* macvguard: one binary, bpftool/ip style subcommands. */
+#include <stdio.h>
+#include <string.h>
+#include "cmds.h"
+#include "xml_cmd.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "run", mg_cmd_run, "run [--mode enforce|audit]   load/adopt the guard, print live events" },
+	{ "stop", mg_cmd_stop, "stop [--unpin]               stop the agent; --unpin removes the guard" },
+	{ "status", mg_cmd_status, "status                       kernel features, guard mode and why" },
+	{ "tag", mg_cmd_tag, "tag IFNAME --domain D [--uuid U] --pid P [--netns N]" },
+	{ "untag", mg_cmd_untag, "untag IFNAME [--netns N]" },
+	{ "release", mg_cmd_release, "release IFNAME [--netns N]   allow its deletion" },
+	{ "links", mg_cmd_links, "links                        guarded links, owners, verdict counts" },
+	{ "mode", mg_cmd_mode, "mode [enforce|audit]" },
+	{ "monitor", mg_cmd_monitor, "monitor [--ifname N] [--domain D] [--verdict V]" },
+	{ "xml", mg_cmd_xml, "xml sanitize|check ...       libvirt's generated-name rules" },
+	{ "hook", mg_cmd_hook, "hook qemu DOMAIN OP SUBOP EXTRA | hook install|uninstall" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: macvguard [-j] [-v] COMMAND [ARGS]\n\n"
+		     "  -j  JSON output    -v  verbose\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %s\n", commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+	size_t c;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+			mg_json = true;
+		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+			mg_verbose = true;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			mg_err("unknown option %s", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[i], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return commands[c].fn(argc - i, argv + i);
+	mg_err("unknown command '%s'", argv[i]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,498 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "state.h"
+#include "guard.skel.h"
+
+#define PIN_MAP(name)   MG_PIN_DIR "/" name
+#define PIN_LINK_LSM    MG_PIN_DIR "/link_netlink_send"
+#define PIN_LINK_UNREG  MG_PIN_DIR "/link_unregister"
+#define PIN_LINK_NETNS  MG_PIN_DIR "/link_netns_move"
+
+static const char *const pinned_maps[] = { "mg_guarded", "mg_counts", "mg_config",
+					   "mg_stats", "mg_events" };
+static const char *const pinned_links[] = { PIN_LINK_LSM, PIN_LINK_UNREG, PIN_LINK_NETNS };
+
+static bool path_exists(const char *p)
+{
+	struct stat sb;
+	return stat(p, &sb) == 0;
+}
+
+bool mg_state_pinned(void)
+{
+	return path_exists(PIN_MAP("mg_guarded"));
+}
+
+bool mg_state_lsm_pinned(void)
+{
+	return path_exists(PIN_LINK_LSM);
+}
+
+void mg_features_probe_static(struct mg_features *f)
+{
+	struct utsname u;
+	char buf[512] = "";
+	FILE *fp;
+
+	if (uname(&u) == 0)
+		snprintf(f->kernel, sizeof(f->kernel), "%s", u.release);
+	f->btf_vmlinux = path_exists("/sys/kernel/btf/vmlinux");
+	fp = fopen("/sys/kernel/security/lsm", "re");
+	if (fp) {
+		if (fgets(buf, sizeof(buf), fp)) {
+			char *tok, *save = NULL;
+			for (tok = strtok_r(buf, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save))
+				if (!strcmp(tok, "bpf"))
+					f->lsm_bpf_listed = true;
+		}
+		fclose(fp);
+	}
+	/* Module BTF is what CO-RE needs to read queue counts (built-in: vmlinux BTF). */
+	f->btf_macvtap = path_exists("/sys/kernel/btf/macvtap");
+	f->btf_tun = path_exists("/sys/kernel/btf/tun");
+}
+
+int mg_config_get(int config_fd, struct mg_config *cfg)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(config_fd, &zero, cfg) ? -errno : 0;
+}
+
+int mg_config_set_mode(int config_fd, unsigned mode)
+{
+	struct mg_config cfg = {};
+	__u32 zero = 0;
+
+	if (mg_config_get(config_fd, &cfg))
+		return -errno;
+	cfg.mode = mode;
+	return bpf_map_update_elem(config_fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
+}
+
+int mg_stats_sum(int stats_fd, struct mg_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct mg_stats *per;
+	__u32 zero = 0;
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return -EINVAL;
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(stats_fd, &zero, per)) {
+		free(per);
+		return -errno;
+	}
+	for (i = 0; i < ncpu; i++) {
+		out->route_sends += per[i].route_sends;
+		out->link_msgs += per[i].link_msgs;
+		out->events += per[i].events;
+		out->events_lost += per[i].events_lost;
+		out->fail_closed += per[i].fail_closed;
+		out->tags_expired += per[i].tags_expired;
+	}
+	free(per);
+	return 0;
+}
+
+int mg_trigger_route_send(void)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {};
+	int fd, rc = 0;
+	char buf[4096];
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	req.nh.nlmsg_len = sizeof(req);
+	req.nh.nlmsg_type = RTM_GETLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = 1;
+	if (send(fd, &req, sizeof(req), 0) < 0)
+		rc = -errno;
+	else
+		(void)recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	close(fd);
+	return rc;
+}
+
+static int open_pinned_maps(struct mg_state *st)
+{
+	int *fds[] = { &st->guarded_fd, &st->counts_fd, &st->config_fd, &st->stats_fd,
+		       &st->events_fd };
+	char path[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", MG_PIN_DIR, pinned_maps[i]);
+		*fds[i] = bpf_obj_get(path);
+		if (*fds[i] < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static void init_fds(struct mg_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->guarded_fd = st->counts_fd = st->config_fd = st->stats_fd = st->events_fd = -1;
+}
+
+int mg_state_open(struct mg_state *st)
+{
+	struct mg_config cfg;
+	int rc;
+
+	init_fds(st);
+	if (!mg_state_pinned()) {
+		mg_err("no pinned state at %s: is the agent running? start it with `macvguard run`",
+		       MG_PIN_DIR);
+		return -ENOENT;
+	}
+	rc = open_pinned_maps(st);
+	if (rc) {
+		mg_err("cannot open pinned maps under %s: %s", MG_PIN_DIR, strerror(-rc));
+		return rc;
+	}
+	if (mg_config_get(st->config_fd, &cfg) == 0 && cfg.abi_version != MG_ABI_VERSION) {
+		mg_err("pinned state has ABI version %u, this binary speaks %u: restart the agent",
+		       cfg.abi_version, MG_ABI_VERSION);
+		return -EPROTO;
+	}
+	st->enforcing = mg_state_lsm_pinned();
+	return 0;
+}
+
+void mg_state_close(struct mg_state *st)
+{
+	int fds[] = { st->guarded_fd, st->counts_fd, st->config_fd, st->stats_fd, st->events_fd };
+	size_t i;
+
+	if (st->skel) {
+		guard_bpf__destroy(st->skel);   /* pinned links and maps outlive this */
+		st->skel = NULL;
+	} else {
+		for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	}
+	init_fds(st);
+}
+
+int mg_state_unpin(void)
+{
+	char path[256];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < sizeof(pinned_links) / sizeof(pinned_links[0]); i++)
+		if (unlink(pinned_links[i]) && errno != ENOENT) {
+			mg_err("unpin %s: %s", pinned_links[i], strerror(errno));
+			rc = -errno;
+		}
+	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", MG_PIN_DIR, pinned_maps[i]);
+		if (unlink(path) && errno != ENOENT) {
+			mg_err("unpin %s: %s", path, strerror(errno));
+			rc = -errno;
+		}
+	}
+	if (rmdir(MG_PIN_DIR) && errno != ENOENT && errno != ENOTEMPTY)
+		rc = -errno;
+	return rc;
+}
+
+static bool kernel_has_func(const struct btf *btf, const char *name)
+{
+	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || (!mg_verbose && level == LIBBPF_INFO))
+		return 0;
+	if (!mg_verbose)
+		return 0;     /* load failures are summarised by us; -v shows libbpf's log */
+	return vfprintf(stderr, fmt, ap);
+}
+
+#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
+
+/* Pins need bpffs on /sys/fs/bpf; mount it when the system did not (as bpftool does). */
+static int ensure_bpffs(void)
+{
+	struct statfs sfs;
+
+	if (statfs("/sys/fs/bpf", &sfs) || sfs.f_type != BPF_FS_MAGIC_NUMBER) {
+		mkdir("/sys/fs/bpf", 0700);
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			mg_err("cannot mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+			return -errno;
+		}
+		mg_info("mounted bpffs on /sys/fs/bpf");
+	}
+	if (mkdir(MG_PIN_DIR, 0700) && errno != EEXIST) {
+		mg_err("cannot create %s: %s (is bpffs mounted on /sys/fs/bpf?)", MG_PIN_DIR,
+		       strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void set_map_pins(struct guard_bpf *skel)
+{
+	struct bpf_map *maps[] = { skel->maps.mg_guarded, skel->maps.mg_counts,
+				   skel->maps.mg_config, skel->maps.mg_stats, skel->maps.mg_events };
+	char path[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", MG_PIN_DIR, bpf_map__name(maps[i]));
+		bpf_map__set_pin_path(maps[i], path);
+	}
+}
+
+static void take_skel_fds(struct mg_state *st)
+{
+	st->guarded_fd = bpf_map__fd(st->skel->maps.mg_guarded);
+	st->counts_fd = bpf_map__fd(st->skel->maps.mg_counts);
+	st->config_fd = bpf_map__fd(st->skel->maps.mg_config);
+	st->stats_fd = bpf_map__fd(st->skel->maps.mg_stats);
+	st->events_fd = bpf_map__fd(st->skel->maps.mg_events);
+}
+
+/* Open the skeleton with only the programs this kernel can take. */
+static struct guard_bpf *open_skel(const struct btf *vmlinux, bool want_lsm)
+{
+	struct guard_bpf *skel = guard_bpf__open();
+	bool notify;
+
+	if (!skel)
+		return NULL;
+	notify = kernel_has_func(vmlinux, "unregister_netdevice_many_notify");
+	bpf_program__set_autoload(skel->progs.mg_netlink_send, want_lsm);
+	bpf_program__set_autoload(skel->progs.mg_unreg_notify, want_lsm && notify);
+	bpf_program__set_autoload(skel->progs.mg_unreg_many,
+				  want_lsm && !notify &&
+					  kernel_has_func(vmlinux, "unregister_netdevice_many"));
+	bpf_program__set_autoload(skel->progs.mg_netns_move,
+				  want_lsm && kernel_has_func(vmlinux, "__dev_change_net_namespace"));
+	bpf_program__set_autoload(skel->progs.mg_netns_move_old,
+				  want_lsm && !kernel_has_func(vmlinux, "__dev_change_net_namespace") &&
+					  kernel_has_func(vmlinux, "dev_change_net_namespace"));
+	set_map_pins(skel);
+	return skel;
+}
+
+static int pin_link(struct bpf_link *link, const char *path)
+{
+	unlink(path);
+	if (bpf_link__pin(link, path)) {
+		mg_err("pin %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Attach what loaded; verify the LSM program really runs (an LSM program loads and
+ * attaches even when "bpf" is missing from lsm=, and then never runs). */
+static int attach_and_verify(struct mg_state *st)
+{
+	struct guard_bpf *skel = st->skel;
+	struct mg_stats before, after;
+	struct bpf_link *lsm;
+	int i;
+
+	lsm = bpf_program__attach_lsm(skel->progs.mg_netlink_send);
+	if (!lsm) {
+		snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
+			 "lsm/netlink_send attach failed: %s", strerror(errno));
+		return -errno;
+	}
+	skel->links.mg_netlink_send = lsm;
+	st->feat.lsm_loaded = true;
+	mg_stats_sum(st->stats_fd, &before);
+	for (i = 0; i < 3; i++)
+		mg_trigger_route_send();
+	mg_stats_sum(st->stats_fd, &after);
+	if (after.route_sends <= before.route_sends) {
+		snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
+			 "lsm/netlink_send attached but never ran on a netlink message%s",
+			 st->feat.lsm_bpf_listed ? "" : " (\"bpf\" is not in the kernel's lsm= list)");
+		bpf_link__destroy(lsm);
+		skel->links.mg_netlink_send = NULL;
+		st->feat.lsm_loaded = false;
+		return -ENOTSUP;
+	}
+	st->feat.lsm_verified = true;
+
+	struct bpf_program *expiry[] = { skel->progs.mg_unreg_notify, skel->progs.mg_unreg_many };
+	struct bpf_program *moves[] = { skel->progs.mg_netns_move, skel->progs.mg_netns_move_old };
+	struct bpf_link *unreg = NULL, *move = NULL;
+	for (i = 0; i < 2; i++) {
+		if (!unreg && bpf_program__autoload(expiry[i]))
+			unreg = bpf_program__attach(expiry[i]);
+		if (!move && bpf_program__autoload(moves[i]))
+			move = bpf_program__attach(moves[i]);
+	}
+	st->feat.expiry_attached = unreg && move;
+	if (pin_link(lsm, PIN_LINK_LSM))
+		return -EIO;
+	if (unreg)
+		pin_link(unreg, PIN_LINK_UNREG);
+	if (move)
+		pin_link(move, PIN_LINK_NETNS);
+	/* The skeleton destroys only the links it knows; these two are ours to drop. */
+	if (unreg)
+		bpf_link__disconnect(unreg), bpf_link__destroy(unreg);
+	if (move)
+		bpf_link__disconnect(move), bpf_link__destroy(move);
+	bpf_link__disconnect(lsm);
+	return 0;
+}
+
+static int init_config(struct mg_state *st, unsigned mode, bool mode_given)
+{
+	struct mg_config cfg = {};
+	__u32 zero = 0;
+
+	if (mg_config_get(st->config_fd, &cfg) == 0 && cfg.abi_version == MG_ABI_VERSION &&
+	    !mode_given)
+		return 0;   /* keep the mode an operator set on the pinned state */
+	cfg.abi_version = MG_ABI_VERSION;
+	cfg.mode = mode;
+	return bpf_map_update_elem(st->config_fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
+}
+
+/* Pinned state of another ABI version cannot be adopted: drop it. */
+static void drop_foreign_pins(void)
+{
+	struct mg_config cfg = {};
+	__u32 zero = 0;
+	int fd;
+
+	if (!mg_state_pinned())
+		return;
+	fd = bpf_obj_get(PIN_MAP("mg_config"));
+	if (fd >= 0) {
+		if (bpf_map_lookup_elem(fd, &zero, &cfg) == 0 && cfg.abi_version == MG_ABI_VERSION) {
+			close(fd);
+			return;
+		}
+		close(fd);
+	}
+	mg_warn("pinned state under %s is from another macvguard version (ABI %u): replacing it; "
+		"existing tags are dropped", MG_PIN_DIR, cfg.abi_version);
+	mg_state_unpin();
+}
+
+int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
+{
+	struct btf *vmlinux;
+	int rc;
+
+	init_fds(st);
+	mg_features_probe_static(&st->feat);
+	libbpf_set_print(libbpf_quiet);
+	rc = ensure_bpffs();
+	if (rc)
+		return rc;
+	drop_foreign_pins();
+
+	/* Adopt: programs already attached and pinned by an earlier agent keep enforcing;
+	 * take their maps instead of attaching a second copy. */
+	if (mg_state_lsm_pinned() && mg_state_pinned()) {
+		rc = open_pinned_maps(st);
+		if (rc == 0) {
+			st->adopted = true;
+			st->enforcing = true;
+			st->feat.lsm_loaded = true;
+			st->feat.expiry_attached = path_exists(PIN_LINK_UNREG) && path_exists(PIN_LINK_NETNS);
+			struct mg_stats before, after;
+			mg_stats_sum(st->stats_fd, &before);
+			mg_trigger_route_send();
+			mg_stats_sum(st->stats_fd, &after);
+			st->feat.lsm_verified = after.route_sends > before.route_sends;
+			snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
+				 "adopted the guard pinned under %s%s", MG_PIN_DIR,
+				 st->feat.lsm_verified ? "" : " (but it did not run on a test message)");
+			return init_config(st, mode, mode_given);
+		}
+		mg_warn("pinned state is incomplete (%s): reloading", strerror(-rc));
+		mg_state_close(st);
+		init_fds(st);
+	}
+
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		mg_warn("no kernel BTF (/sys/kernel/btf/vmlinux): the kernel guard cannot load");
+
+	if (vmlinux) {
+		st->skel = open_skel(vmlinux, true);
+		if (st->skel && guard_bpf__load(st->skel) == 0) {
+			take_skel_fds(st);
+			rc = init_config(st, mode, mode_given);
+			if (rc)
+				goto fail;
+			if (attach_and_verify(st) == 0) {
+				st->enforcing = true;
+				snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
+					 "BPF LSM guard loaded, attached and seen running%s",
+					 st->feat.expiry_attached ? "" : " (tag expiry probes missing)");
+				btf__free(vmlinux);
+				return 0;
+			}
+			/* fall through: keep the maps, flag only */
+			btf__free(vmlinux);
+			return 0;
+		}
+		rc = -errno;
+		snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
+			 "the kernel refused the BPF LSM/fentry programs (%s); flag-only monitoring",
+			 strerror(errno ? errno : EPERM));
+		if (st->skel)
+			guard_bpf__destroy(st->skel);
+		st->skel = NULL;
+	}
+
+	/* Flag-only: maps (tags survive agent restarts), no programs. */
+	st->skel = open_skel(vmlinux, false);
+	btf__free(vmlinux);
+	if (!st->skel || guard_bpf__load(st->skel)) {
+		rc = -errno;
+		mg_err("cannot create the BPF maps: %s", strerror(errno));
+		goto fail;
+	}
+	take_skel_fds(st);
+	rc = init_config(st, mode, mode_given);
+	if (rc)
+		goto fail;
+	if (!st->feat.mode_reason[0])
+		snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
+			 "no kernel BTF: flag-only monitoring");
+	return 0;
+fail:
+	mg_state_close(st);
+	return rc ? rc : -EIO;
+}

@@ -1,0 +1,55 @@
+/* The guard's kernel state: loading, probing, pinning, adopting and removing it. */
+#ifndef MG_STATE_H
+#define MG_STATE_H
+
+#include <stdbool.h>
+#include "common.h"
+
+struct guard_bpf;
+
+/* What the kernel can do, found by looking (BTF, lsm list) and by trying. */
+struct mg_features {
+	char kernel[128];
+	bool btf_vmlinux;
+	bool lsm_bpf_listed;        /* "bpf" in /sys/kernel/security/lsm */
+	bool lsm_loaded;            /* the lsm/netlink_send program loaded and attached */
+	bool lsm_verified;          /* ... and was seen to run on a real netlink message */
+	bool expiry_attached;       /* fentry tag expiry programs attached */
+	bool btf_macvtap;           /* module BTF to read macvtap queue counts */
+	bool btf_tun;
+	char mode_reason[256];      /* why the agent runs in the mode it runs in */
+};
+
+struct mg_state {
+	int guarded_fd;
+	int counts_fd;
+	int config_fd;
+	int stats_fd;
+	int events_fd;
+	bool adopted;               /* reused the programs of an earlier agent */
+	bool enforcing;             /* LSM guard active (enforce or audit decided by config) */
+	struct guard_bpf *skel;     /* when this process loaded the programs */
+	struct mg_features feat;
+};
+
+/* `run`: adopt pinned programs when they match this build, otherwise load, attach,
+ * verify and pin. Falls back to maps only (flag-only) when the kernel refuses. */
+int mg_state_start(struct mg_state *st, unsigned initial_mode, bool mode_given);
+/* Open the pinned maps for a CLI command; prints an error and fails when the agent
+ * never ran. */
+int mg_state_open(struct mg_state *st);
+void mg_state_close(struct mg_state *st);
+/* Remove every pin (programs stop being enforced once no process holds them). */
+int mg_state_unpin(void);
+bool mg_state_pinned(void);
+bool mg_state_lsm_pinned(void);
+
+void mg_features_probe_static(struct mg_features *f);
+int mg_config_get(int config_fd, struct mg_config *cfg);
+int mg_config_set_mode(int config_fd, unsigned mode);
+int mg_stats_sum(int stats_fd, struct mg_stats *out);
+
+/* Send one RTM_GETLINK on a NETLINK_ROUTE socket (the guard's liveness trigger). */
+int mg_trigger_route_send(void);
+
+#endif

@@ -1,0 +1,595 @@
+/* tag, untag, release, links, mode, status: the operator's view of guarded links. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include "cmds.h"
+#include "netns.h"
+#include "state.h"
+
+#define ALIAS_PREFIX "macvguard:"
+
+struct nl_link_info {
+	uint32_t ifindex;
+	uint32_t lower;
+	unsigned kind;
+	char name[MG_IFNAMSIZ];
+};
+
+static unsigned kind_of(const char *type)
+{
+	if (!type)
+		return MG_KIND_OTHER;
+	if (!strcmp(type, "macvtap"))
+		return MG_KIND_MACVTAP;
+	if (!strcmp(type, "macvlan"))
+		return MG_KIND_MACVLAN;
+	if (!strcmp(type, "tun"))
+		return MG_KIND_TUN;
+	if (!strcmp(type, "veth"))
+		return MG_KIND_VETH;
+	return MG_KIND_OTHER;
+}
+
+static struct nl_sock *route_socket(void)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+
+	if (!sk)
+		return NULL;
+	if (nl_connect(sk, NETLINK_ROUTE)) {
+		nl_socket_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+/* Look a link up by name in the current netns; optionally set its ifalias. */
+static int link_lookup(const char *ifname, const char *alias, struct nl_link_info *info)
+{
+	struct nl_sock *sk = route_socket();
+	struct rtnl_link *link = NULL, *change;
+	int rc;
+
+	if (!sk)
+		return -ENOMEM;
+	rc = rtnl_link_get_kernel(sk, 0, ifname, &link);
+	if (rc < 0) {
+		nl_socket_free(sk);
+		return -ENODEV;
+	}
+	info->ifindex = (uint32_t)rtnl_link_get_ifindex(link);
+	info->lower = (uint32_t)rtnl_link_get_link(link);
+	info->kind = kind_of(rtnl_link_get_type(link));
+	mg_strlcpy(info->name, rtnl_link_get_name(link), sizeof(info->name));
+	rc = 0;
+	if (alias) {
+		change = rtnl_link_alloc();
+		rtnl_link_set_ifalias(change, alias);
+		rc = rtnl_link_change(sk, link, change, 0);
+		if (rc < 0) {
+			mg_warn("cannot set ifalias of %s: %s", ifname, nl_geterror(rc));
+			rc = 0;       /* the tag in the map is what guards; the alias is a label */
+		}
+		rtnl_link_put(change);
+	}
+	rtnl_link_put(link);
+	nl_socket_free(sk);
+	return rc;
+}
+
+/* Current name of ifindex in the netns with this cookie; "" when unknown. */
+static void current_name(uint64_t cookie, uint32_t ifindex, char *out, char *netns, size_t nsz)
+{
+	int saved = -1;
+	char buf[IF_NAMESIZE] = "";
+
+	out[0] = 0;
+	if (mg_netns_name_of(cookie, netns, nsz))
+		return;
+	if (netns[0] && mg_netns_enter(netns, &saved))
+		return;
+	if (if_indextoname(ifindex, buf))
+		mg_strlcpy(out, buf, MG_IFNAMSIZ);
+	mg_netns_leave(saved);
+}
+
+/* Processes holding a queue of the link open (/dev/tapN for macvtap, a tun fd with
+ * iff: NAME for tun); informational, the guard reads the kernel's own count. */
+static int queue_holders(const char *ifname, uint32_t ifindex, unsigned kind, char *pids,
+			 size_t psz)
+{
+	char path[1024], buf[512];
+	unsigned maj = 0, min = 0;
+	bool want_dev = false;
+	struct dirent *p, *fd;
+	DIR *proc, *fds;
+	int holders = 0;
+	FILE *f;
+
+	pids[0] = 0;
+	if (kind == MG_KIND_MACVTAP) {
+		snprintf(path, sizeof(path), "/sys/class/net/%s/tap%u/dev", ifname, ifindex);
+		f = fopen(path, "re");
+		if (!f)
+			return -1;
+		if (fscanf(f, "%u:%u", &maj, &min) == 2)
+			want_dev = true;
+		fclose(f);
+		if (!want_dev)
+			return -1;
+	} else if (kind != MG_KIND_TUN) {
+		return -1;
+	}
+	proc = opendir("/proc");
+	if (!proc)
+		return -1;
+	while ((p = readdir(proc))) {
+		bool holds = false;
+
+		if (p->d_name[0] < '0' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while (!holds && (fd = readdir(fds))) {
+			struct stat sb;
+
+			if (fd->d_name[0] == '.')
+				continue;
+			if (want_dev) {
+				snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name, fd->d_name);
+				if (stat(path, &sb) == 0 && S_ISCHR(sb.st_mode) &&
+				    major(sb.st_rdev) == maj && minor(sb.st_rdev) == min)
+					holds = true;
+			} else {
+				snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", p->d_name, fd->d_name);
+				f = fopen(path, "re");
+				if (!f)
+					continue;
+				while (fgets(buf, sizeof(buf), f)) {
+					char name[64];
+					if (sscanf(buf, "iff: %63s", name) == 1 && !strcmp(name, ifname))
+						holds = true;
+				}
+				fclose(f);
+			}
+		}
+		closedir(fds);
+		if (holds) {
+			size_t len = strlen(pids), add = strlen(p->d_name) + 1;
+			holders++;
+			if (len + add < psz) {
+				if (len)
+					pids[len++] = ',';
+				memcpy(pids + len, p->d_name, add);
+			}
+		}
+	}
+	closedir(proc);
+	return holders;
+}
+
+static void usage_tag(void)
+{
+	fprintf(stderr, "usage: macvguard tag IFNAME --domain NAME [--uuid UUID] --pid PID "
+			"[--netns NAME] [--source manual|hook|status-file]\n");
+}
+
+/* tag/untag/release share the lookup of IFNAME (in --netns) to its key. */
+struct link_target {
+	const char *ifname;
+	const char *netns;
+	struct mg_link_key key;
+	struct nl_link_info info;
+};
+
+static int resolve_target(struct link_target *t, const char *alias)
+{
+	int saved = -1, rc;
+
+	if (t->netns && (rc = mg_netns_enter(t->netns, &saved))) {
+		mg_err("cannot enter netns %s: %s", t->netns, strerror(-rc));
+		return 2;
+	}
+	rc = link_lookup(t->ifname, alias, &t->info);
+	if (rc == 0)
+		{
+		uint64_t cookie = 0;
+		rc = mg_netns_cookie(&cookie);
+		t->key.netns_cookie = cookie;
+	}
+	mg_netns_leave(saved);
+	if (rc == -ENODEV) {
+		mg_err("no link named %s%s%s", t->ifname, t->netns ? " in netns " : "",
+		       t->netns ? t->netns : "");
+		return 1;
+	}
+	if (rc) {
+		mg_err("cannot look up %s: %s", t->ifname, strerror(-rc));
+		return 2;
+	}
+	t->key.ifindex = t->info.ifindex;
+	return 0;
+}
+
+int mg_cmd_tag(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "domain", required_argument, NULL, 'd' }, { "uuid", required_argument, NULL, 'u' },
+		{ "pid", required_argument, NULL, 'p' },    { "netns", required_argument, NULL, 'n' },
+		{ "source", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 }
+	};
+	struct link_target t = {};
+	struct mg_tag tag = {};
+	struct mg_state st;
+	const char *domain = NULL, *uuid = NULL;
+	char alias[256], uuidtxt[37];
+	uint32_t pid = 0;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:u:p:n:s:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': domain = optarg; break;
+		case 'u': uuid = optarg; break;
+		case 'p':
+			if (!mg_parse_u32(optarg, &pid) || pid == 0) {
+				mg_err("--pid: not a process id: %s", optarg);
+				return 2;
+			}
+			break;
+		case 'n': t.netns = optarg; break;
+		case 's':
+			if (!strcmp(optarg, "manual")) tag.tagged_by = MG_SRC_MANUAL;
+			else if (!strcmp(optarg, "hook")) tag.tagged_by = MG_SRC_HOOK;
+			else if (!strcmp(optarg, "status-file")) tag.tagged_by = MG_SRC_STATUS;
+			else { mg_err("--source: manual, hook or status-file"); return 2; }
+			break;
+		default: usage_tag(); return 2;
+		}
+	}
+	if (optind != argc - 1 || !domain || !pid) {
+		usage_tag();
+		return 2;
+	}
+	t.ifname = argv[optind];
+	if (strlen(t.ifname) >= MG_IFNAMSIZ) {
+		mg_err("link name too long: %s", t.ifname);
+		return 2;
+	}
+	if (strlen(domain) >= MG_DOMAIN_LEN || !domain[0]) {
+		mg_err("--domain must be 1..%d bytes", MG_DOMAIN_LEN - 1);
+		return 2;
+	}
+	if (uuid && mg_uuid_parse(uuid, tag.uuid)) {
+		mg_err("--uuid: not a uuid: %s", uuid);
+		return 2;
+	}
+	tag.owner_start = mg_proc_start_ticks(pid);
+	if (!tag.owner_start) {
+		mg_err("--pid %u: no such process", pid);
+		return 1;
+	}
+	if (mg_state_open(&st))
+		return 1;
+	mg_uuid_format(tag.uuid, uuidtxt);
+	snprintf(alias, sizeof(alias), ALIAS_PREFIX " domain=%s%s%s pid=%u", domain,
+		 uuidtxt[0] ? " uuid=" : "", uuidtxt, pid);
+	rc = resolve_target(&t, alias);
+	if (rc) {
+		mg_state_close(&st);
+		return rc;
+	}
+	mg_strlcpy(tag.domain, domain, sizeof(tag.domain));
+	mg_strlcpy(tag.ifname, t.info.name, sizeof(tag.ifname));
+	tag.owner_pid = pid;
+	tag.kind = t.info.kind;
+	tag.lower_ifindex = t.info.lower;
+	tag.tagged_at_ns = mg_now_real_ns();
+	if (bpf_map_update_elem(st.guarded_fd, &t.key, &tag, BPF_ANY)) {
+		mg_err("cannot store the tag: %s", strerror(errno));
+		mg_state_close(&st);
+		return 1;
+	}
+	{
+		struct mg_counts zero = {};
+		bpf_map_update_elem(st.counts_fd, &t.key, &zero, BPF_ANY);
+	}
+	if (!mg_json)
+		printf("tagged %s (ifindex %u%s%s) to domain %s, owner pid %u\n", t.info.name,
+		       t.info.ifindex, t.netns ? ", netns " : "", t.netns ? t.netns : "", domain, pid);
+	mg_state_close(&st);
+	return 0;
+}
+
+static int untag_or_release(int argc, char **argv, bool release)
+{
+	static const struct option opts[] = { { "netns", required_argument, NULL, 'n' },
+					      { NULL, 0, NULL, 0 } };
+	struct link_target t = {};
+	struct mg_state st;
+	struct mg_tag tag;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+		if (c == 'n')
+			t.netns = optarg;
+		else
+			goto usage;
+	}
+	if (optind != argc - 1)
+		goto usage;
+	t.ifname = argv[optind];
+	if (mg_state_open(&st))
+		return 1;
+	rc = resolve_target(&t, release ? NULL : "");
+	if (rc)
+		goto out;
+	if (bpf_map_lookup_elem(st.guarded_fd, &t.key, &tag)) {
+		mg_err("%s is not guarded", t.ifname);
+		rc = 1;
+		goto out;
+	}
+	if (release) {
+		tag.flags |= MG_TAG_RELEASED;
+		rc = bpf_map_update_elem(st.guarded_fd, &t.key, &tag, BPF_EXIST) ? 1 : 0;
+	} else {
+		rc = bpf_map_delete_elem(st.guarded_fd, &t.key) ? 1 : 0;
+		bpf_map_delete_elem(st.counts_fd, &t.key);
+	}
+	if (rc)
+		mg_err("cannot update the tag of %s: %s", t.ifname, strerror(errno));
+	else if (!mg_json)
+		printf("%s %s\n", release ? "released" : "untagged", t.ifname);
+out:
+	mg_state_close(&st);
+	return rc;
+usage:
+	fprintf(stderr, "usage: macvguard %s IFNAME [--netns NAME]\n", release ? "release" : "untag");
+	return 2;
+}
+
+int mg_cmd_untag(int argc, char **argv)
+{
+	return untag_or_release(argc, argv, false);
+}
+
+int mg_cmd_release(int argc, char **argv)
+{
+	return untag_or_release(argc, argv, true);
+}
+
+int mg_cmd_links(int argc, char **argv)
+{
+	struct mg_link_key key, next, *prev = NULL;
+	struct mg_state st;
+	json_object *arr = NULL;
+
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: macvguard [-j] links\n");
+		return 2;
+	}
+	if (mg_state_open(&st))
+		return 1;
+	if (mg_json)
+		arr = json_object_new_array();
+	else
+		printf("%-15s %7s %-10s %-8s %-20s %7s %-7s %-10s %5s %5s %5s %s\n", "IFNAME", "IFINDEX",
+		       "NETNS", "KIND", "DOMAIN", "PID", "OWNER", "IN-USE", "DENY", "AUDIT", "ALLOW",
+		       "FLAGS");
+	while (bpf_map_get_next_key(st.guarded_fd, prev, &next) == 0) {
+		struct mg_counts counts = {};
+		struct mg_tag tag;
+		char name[MG_IFNAMSIZ] = "", netns[256] = "", uuid[37], since[64], pids[256];
+		char domain[MG_DOMAIN_LEN + 1];
+		const char *inuse;
+		bool alive;
+		int holders;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(st.guarded_fd, &key, &tag))
+			continue;
+		bpf_map_lookup_elem(st.counts_fd, &key, &counts);
+		current_name(key.netns_cookie, key.ifindex, name, netns, sizeof(netns));
+		if (!name[0])
+			mg_strlcpy(name, tag.ifname, sizeof(name));
+		mg_strlcpy(domain, tag.domain, sizeof(domain));
+		alive = mg_proc_alive(tag.owner_pid, tag.owner_start) && !(tag.flags & MG_TAG_OWNER_GONE);
+		holders = queue_holders(name, key.ifindex, tag.kind, pids, sizeof(pids));
+		inuse = holders < 0 ? "unknown" : (holders > 0 && alive ? "yes" : "no");
+		mg_uuid_format(tag.uuid, uuid);
+		mg_format_time(tag.tagged_at_ns, since, sizeof(since));
+		if (mg_json) {
+			json_object *o = json_object_new_object();
+			json_object_object_add(o, "ifname", json_object_new_string(name));
+			json_object_object_add(o, "ifindex", json_object_new_int64(key.ifindex));
+			json_object_object_add(o, "netns", json_object_new_string(netns));
+			json_object_object_add(o, "netns_cookie", json_object_new_uint64(key.netns_cookie));
+			json_object_object_add(o, "kind", json_object_new_string(mg_kind_name(tag.kind)));
+			json_object_object_add(o, "lower_ifindex", json_object_new_int64(tag.lower_ifindex));
+			json_object_object_add(o, "domain", json_object_new_string(domain));
+			json_object_object_add(o, "uuid", uuid[0] ? json_object_new_string(uuid) : NULL);
+			json_object_object_add(o, "owner_pid", json_object_new_int64(tag.owner_pid));
+			json_object_object_add(o, "owner_alive", json_object_new_boolean(alive));
+			json_object_object_add(o, "in_use", json_object_new_string(inuse));
+			json_object_object_add(o, "queue_holders", json_object_new_string(pids));
+			json_object_object_add(o, "released", json_object_new_boolean(tag.flags & MG_TAG_RELEASED));
+			json_object_object_add(o, "tagged_since", json_object_new_string(since));
+			json_object_object_add(o, "tagged_by", json_object_new_string(mg_source_name(tag.tagged_by)));
+			json_object_object_add(o, "deny", json_object_new_uint64(counts.deny));
+			json_object_object_add(o, "audit", json_object_new_uint64(counts.audit));
+			json_object_object_add(o, "allow", json_object_new_uint64(counts.allow));
+			json_object_array_add(arr, o);
+		} else {
+			printf("%-15s %7u %-10s %-8s %-20s %7u %-7s %-10s %5llu %5llu %5llu %s\n", name,
+			       key.ifindex, netns[0] ? netns : "-", mg_kind_name(tag.kind), domain,
+			       tag.owner_pid, alive ? "alive" : "gone", inuse,
+			       (unsigned long long)counts.deny, (unsigned long long)counts.audit,
+			       (unsigned long long)counts.allow,
+			       tag.flags & MG_TAG_RELEASED ? "released" : "-");
+		}
+	}
+	if (mg_json)
+		mg_json_print(arr);
+	mg_state_close(&st);
+	return 0;
+}
+
+int mg_cmd_mode(int argc, char **argv)
+{
+	struct mg_config cfg;
+	struct mg_state st;
+	unsigned mode;
+
+	if (argc > 2 || (argc == 2 && mg_parse_mode(argv[1], &mode))) {
+		fprintf(stderr, "usage: macvguard mode [enforce|audit]\n");
+		return 2;
+	}
+	if (mg_state_open(&st))
+		return 1;
+	if (argc == 2 && mg_config_set_mode(st.config_fd, mode)) {
+		mg_err("cannot set the mode: %s", strerror(errno));
+		mg_state_close(&st);
+		return 1;
+	}
+	if (mg_config_get(st.config_fd, &cfg)) {
+		mg_err("cannot read the mode: %s", strerror(errno));
+		mg_state_close(&st);
+		return 1;
+	}
+	if (mg_json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "mode", json_object_new_string(mg_mode_name(cfg.mode)));
+		json_object_object_add(o, "enforcing", json_object_new_boolean(st.enforcing));
+		mg_json_print(o);
+	} else {
+		printf("mode %s%s\n", mg_mode_name(cfg.mode),
+		       st.enforcing ? "" : " (no kernel guard attached: flag-only)");
+	}
+	mg_state_close(&st);
+	return 0;
+}
+
+static pid_t agent_pid(void)
+{
+	FILE *f = fopen(MG_PIDFILE, "re");
+	int pid = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid > 0 && kill(pid, 0) == 0)
+		return pid;
+	return 0;
+}
+
+int mg_cmd_status(int argc, char **argv)
+{
+	struct mg_features f = {};
+	struct mg_config cfg = {};
+	struct mg_stats stats = {};
+	struct mg_state st;
+	json_object *saved = NULL, *o;
+	const char *reason = "agent has not run since boot";
+	bool pinned, lsm_pinned, have_state = false;
+	pid_t pid;
+
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: macvguard [-j] status\n");
+		return 2;
+	}
+	mg_features_probe_static(&f);
+	pinned = mg_state_pinned();
+	lsm_pinned = mg_state_lsm_pinned();
+	pid = agent_pid();
+	saved = json_object_from_file(MG_STATUSFILE);
+	if (saved) {
+		json_object *r;
+		if (json_object_object_get_ex(saved, "reason", &r))
+			reason = json_object_get_string(r);
+	}
+	if (pinned) {
+		int e = mg_state_open(&st);
+		if (e == 0) {
+			have_state = true;
+			mg_config_get(st.config_fd, &cfg);
+			mg_stats_sum(st.stats_fd, &stats);
+			mg_state_close(&st);
+		}
+	}
+	const char *guard = lsm_pinned ? "enforcing" : (pinned ? "flag-only" : "not running");
+	if (lsm_pinned && have_state && cfg.mode == MG_MODE_AUDIT)
+		guard = "audit";
+
+	if (mg_json) {
+		o = json_object_new_object();
+		json_object_object_add(o, "kernel", json_object_new_string(f.kernel));
+		json_object_object_add(o, "guard", json_object_new_string(guard));
+		json_object_object_add(o, "mode", have_state ? json_object_new_string(mg_mode_name(cfg.mode)) : NULL);
+		json_object_object_add(o, "reason", json_object_new_string(reason));
+		json_object_object_add(o, "agent_pid", pid ? json_object_new_int(pid) : NULL);
+		json_object *feat = json_object_new_object();
+		json_object_object_add(feat, "btf_vmlinux", json_object_new_boolean(f.btf_vmlinux));
+		json_object_object_add(feat, "lsm_bpf_listed", json_object_new_boolean(f.lsm_bpf_listed));
+		json_object_object_add(feat, "lsm_guard_pinned", json_object_new_boolean(lsm_pinned));
+		json_object_object_add(feat, "btf_macvtap", json_object_new_boolean(f.btf_macvtap));
+		json_object_object_add(feat, "btf_tun", json_object_new_boolean(f.btf_tun));
+		if (saved) {
+			json_object *v;
+			if (json_object_object_get_ex(saved, "lsm_verified", &v))
+				json_object_object_add(feat, "lsm_verified", json_object_get(v));
+			if (json_object_object_get_ex(saved, "expiry_attached", &v))
+				json_object_object_add(feat, "expiry_attached", json_object_get(v));
+		}
+		json_object_object_add(o, "features", feat);
+		if (have_state) {
+			json_object *s = json_object_new_object();
+			json_object_object_add(s, "route_sends", json_object_new_uint64(stats.route_sends));
+			json_object_object_add(s, "link_msgs", json_object_new_uint64(stats.link_msgs));
+			json_object_object_add(s, "events", json_object_new_uint64(stats.events));
+			json_object_object_add(s, "events_lost", json_object_new_uint64(stats.events_lost));
+			json_object_object_add(s, "fail_closed", json_object_new_uint64(stats.fail_closed));
+			json_object_object_add(s, "tags_expired", json_object_new_uint64(stats.tags_expired));
+			json_object_object_add(o, "stats", s);
+		}
+		mg_json_print(o);
+	} else {
+		printf("kernel:      %s\n", f.kernel);
+		printf("guard:       %s%s%s\n", guard, have_state ? ", mode " : "",
+		       have_state ? mg_mode_name(cfg.mode) : "");
+		printf("reason:      %s\n", reason);
+		if (pid)
+			printf("agent:       running, pid %d\n", pid);
+		else
+			printf("agent:       not running%s\n", lsm_pinned ? " (pinned guard still enforces)" : "");
+		printf("features:    btf=%s lsm-list-has-bpf=%s macvtap-btf=%s tun-btf=%s\n",
+		       f.btf_vmlinux ? "yes" : "no", f.lsm_bpf_listed ? "yes" : "no",
+		       f.btf_macvtap ? "yes" : "no", f.btf_tun ? "yes" : "no");
+		if (have_state)
+			printf("counters:    route-sends=%llu link-msgs=%llu events=%llu lost=%llu "
+			       "fail-closed=%llu tags-expired=%llu\n",
+			       (unsigned long long)stats.route_sends, (unsigned long long)stats.link_msgs,
+			       (unsigned long long)stats.events, (unsigned long long)stats.events_lost,
+			       (unsigned long long)stats.fail_closed, (unsigned long long)stats.tags_expired);
+	}
+	json_object_put(saved);
+	return 0;
+}
