@@ -633,6 +633,41 @@ static int add_finding(struct mg_xml_result *r, xmlNodePtr domain, xmlNodePtr if
 	return rc;
 }
 
+/* The rule for one <target>: a finding when its dev is generated and it is not
+ * managed='no'; marked for removal unless live. -1: out of memory. */
+static int rule_target(struct mg_xml_result *r, const struct mg_xml_opts *o,
+		       xmlNodePtr domain, xmlNodePtr ifc, xmlNodePtr t, struct walk *w)
+{
+	xmlChar *name = xmlGetNoNsProp(t, BAD_CAST "dev");
+	xmlChar *managed = xmlGetNoNsProp(t, BAD_CAST "managed");
+	int generated, removed, rc = 0;
+
+	generated = name && !(managed && !strcmp((char *)managed, "no")) &&
+		    mg_xml_is_generated((const char *)name, o);
+	removed = generated && o->mode != MG_XML_LIVE;
+	if (generated && add_finding(r, domain, ifc, t, name, removed))
+		rc = -1;
+	if (!rc && removed) {
+		xmlNodePtr *nt = realloc(w->targets, (w->ntargets + 1) * sizeof(*nt));
+		size_t *ni;
+
+		if (nt)
+			w->targets = nt;
+		ni = nt ? realloc(w->target_index, (w->ntargets + 1) * sizeof(*ni)) : NULL;
+		if (ni)
+			w->target_index = ni;
+		if (!nt || !ni) {
+			rc = -1;
+		} else {
+			w->targets[w->ntargets++] = t;
+			t->_private = (void *)(uintptr_t)w->ntargets; /* see walk_tree() */
+		}
+	}
+	xmlFree(name);
+	xmlFree(managed);
+	return rc;
+}
+
 void mg_xml_result_free(struct mg_xml_result *r)
 {
 	if (!r)
@@ -713,45 +748,21 @@ int mg_xml_sanitize(const char *buf, size_t len, const struct mg_xml_opts *o,
 		goto out;
 	}
 
-	/* The rule: libvirt reads ./devices/interface and, in each, the first ./target. */
+	/* The rule, on ./devices/interface/target. libvirt reads only the first <target> of
+	 * an interface (and formats only that one); a second one is schema-invalid. We
+	 * treat each alike, so that removing the first never promotes a generated second
+	 * one into its place and a second pass finds nothing (see docs/xml-rules.md). */
 	for (xmlNodePtr dev = domain->children; dev; dev = dev->next) {
 		if (!is_el(dev, "devices"))
 			continue;
 		for (xmlNodePtr ifc = dev->children; ifc; ifc = ifc->next) {
-			xmlNodePtr t;
-			xmlChar *name, *managed;
-			int generated, removed;
-
-			if (!is_el(ifc, "interface") || !(t = first_child(ifc, "target")))
+			if (!is_el(ifc, "interface"))
 				continue;
-			name = xmlGetNoNsProp(t, BAD_CAST "dev");
-			managed = xmlGetNoNsProp(t, BAD_CAST "managed");
-			generated = name && !(managed && !strcmp((char *)managed, "no")) &&
-				    mg_xml_is_generated((const char *)name, o);
-			removed = generated && o->mode != MG_XML_LIVE;
-			if (generated && add_finding(r, domain, ifc, t, name, removed)) {
-				xmlFree(name);
-				xmlFree(managed);
-				fail_internal(r, "out of memory");
-				goto out;
-			}
-			if (removed) {
-				xmlNodePtr *nt = realloc(w.targets, (w.ntargets + 1) * sizeof(*nt));
-				size_t *ni = realloc(w.target_index,
-						     (w.ntargets + 1) * sizeof(*ni));
-				if (nt) w.targets = nt;
-				if (ni) w.target_index = ni;
-				if (!nt || !ni) {
-					xmlFree(name);
-					xmlFree(managed);
+			for (xmlNodePtr t = ifc->children; t; t = t->next)
+				if (is_el(t, "target") && rule_target(r, o, domain, ifc, t, &w)) {
 					fail_internal(r, "out of memory");
 					goto out;
 				}
-				w.targets[w.ntargets++] = t;
-				t->_private = (void *)(uintptr_t)w.ntargets;
-			}
-			xmlFree(name);
-			xmlFree(managed);
 		}
 	}
 
@@ -764,7 +775,8 @@ int mg_xml_sanitize(const char *buf, size_t len, const struct mg_xml_opts *o,
 				fail_internal(r, "out of memory");
 				goto out;
 			}
-		qsort(p.cuts, p.ncuts, sizeof(p.cuts[0]), cmp_cut);
+		if (p.ncuts > 1)
+			qsort(p.cuts, p.ncuts, sizeof(p.cuts[0]), cmp_cut);
 		p.keep.index = w.domain_index;
 		if (scan(buf, len, &p)) {
 			fail_internal(r, "byte scanner disagrees with the parser");
