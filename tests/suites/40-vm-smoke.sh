@@ -18,10 +18,10 @@ for k in 6.1 6.12; do
         echo "not ok - [$k] prepare failed"; VM_FAILED=$((VM_FAILED + 1)); continue
     fi
     t0=$SECONDS
-    if vm_suite "$k" tests/guest/smoke.sh && [ -n "$VM_LAST_RESULTS" ]; then
-        cp "$VM_LAST_RESULTS/vmlinux.btf" "$VMB/btf-$k" 2>/dev/null
+    if MG_VM_TIMEOUT=${MG_VM_TIMEOUT:-300} vm_suite "$k" tests/guest/smoke.sh && [ -n "$VM_LAST_RESULTS" ]; then
+        install -m 644 "$VM_LAST_RESULTS/vmlinux.btf" "$VMB/btf-$k" 2>/dev/null
         for m in macvlan macvtap tap tun; do
-            cp "$VM_LAST_RESULTS/btf-$m" "$VMB/btf-$k-$m" 2>/dev/null
+            install -m 644 "$VM_LAST_RESULTS/btf-$m" "$VMB/btf-$k-$m" 2>/dev/null
         done
     fi
     echo "# [$k] smoke boot+run: $((SECONDS - t0))s"

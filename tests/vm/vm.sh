@@ -108,12 +108,26 @@ prepare() {
         echo "$pkg $ver" >"$dir/pkg"
     fi
     krel=$(cat "$dir/krel")
-    key=$( { echo "$pkg $ver $VM_MODULES"; cat "$VM_DIR/init" "$VM_DIR/vm.sh"; } | sha256sum | cut -c1-16)
+    key=$(initrd_key "$pkg" "$ver")
     if [ "$(cat "$dir/initrd.key" 2>/dev/null)" != "$key" ] || [ ! -s "$dir/initrd.gz" ]; then
         build_initrd "$dir" "$krel" || die "initramfs build failed"
         echo "$key" >"$dir/initrd.key"
     fi
     exec 9>&-
+}
+
+initrd_key() {  # PKG VER
+    { echo "$1 $2 $VM_MODULES"; cat "$VM_DIR/init" "$VM_DIR/vm.sh"; } | sha256sum | cut -c1-16
+}
+
+# True when $VMB/KVER holds a kernel (of the MG_KPKG_* override, if set) and a current initramfs.
+prepared_ok() {
+    local dir="$VMB/$1" var pv
+    var="MG_KPKG_${1//./_}"
+    pv=$(cat "$dir/pkg" 2>/dev/null) || return 1
+    [ -n "${!var:-}" ] && [ "${pv%% *}" != "${!var}" ] && return 1
+    [ -s "$dir/initrd.gz" ] && [ -e "$dir/vmlinuz" ] &&
+        [ "$(cat "$dir/initrd.key" 2>/dev/null)" = "$(initrd_key ${pv%% *} ${pv#* })" ]
 }
 
 build_initrd() {
@@ -169,7 +183,14 @@ run() {
     case "$script" in /*) ;; *) script="$ROOT/$script" ;; esac
     [ -f "$script" ] || die "no such script: $script"
     script=$(realpath "$script")
-    VM_QUIET=${VM_QUIET-1} prepare "$kver" || { echo "not ok - [$kver] guest: prepare failed"; return 1; }
+    # The guest mounts fresh tmpfs on these: host files there are invisible inside.
+    case "$script/" in /tmp/*|/run/*|/var/tmp/*|/dev/*) die "$script: the guest cannot see host /tmp, /run, /var/tmp, /dev (put it in the repo)" ;; esac
+    case "$VMB/" in /tmp/*|/run/*|/var/tmp/*|/dev/*|*[[:space:]]*) die "BUILD=$BUILD: the results share can't live under /tmp, /run, /var/tmp or in a path with spaces" ;; esac
+    # A prepared kernel is used as it is (apt look-ups cost ~1.4 s); `prepare` re-resolves
+    # the newest package. Prepare here only when nothing usable is there.
+    if ! prepared_ok "$kver"; then
+        VM_QUIET=${VM_QUIET-1} prepare "$kver" || { echo "not ok - [$kver] guest: prepare failed"; return 1; }
+    fi
     local dir="$VMB/$kver" name res timeout=${MG_VM_TIMEOUT:-900} rc exitc=""
     name=$(basename "$script" .sh)
     mkdir -p "$VMB/results"
@@ -201,8 +222,10 @@ run() {
     echo "$secs" >"$res/seconds"
     [ -f "$res/exit" ] && exitc=$(tr -dc '0-9' <"$res/exit")
     local crash
+    # Kernel lines only (they carry a printk timestamp), so a script's own output can't match.
     crash=$(cat "$res/console.log" "$res/dmesg" 2>/dev/null | tr -d '\r' |
-            grep -m1 -E 'Kernel panic|BUG:|Oops|general protection fault|WARNING: CPU|Call Trace|Attempted to kill init')
+            grep -m1 -E '\[ *[0-9]+\.[0-9]+\] .*(Kernel panic|BUG:|Oops|general protection fault|WARNING: CPU|Call Trace|Attempted to kill init)' |
+            sed 's/.*\(\[ *[0-9]*\.[0-9]*\] \)/\1/')
     local bad=""
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         bad="timeout after ${timeout}s (qemu killed)"
