@@ -68,14 +68,10 @@ download() {
     deb=$(ls "$VMB/cache/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1)
     if [ -z "$deb" ]; then
         log "downloading $pkg=$ver"
-        if ! (cd "$VMB/cache" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1); then
-            apt_update_once
-            ver=$(pkg_version "$pkg")
-            (cd "$VMB/cache" && apt-get download -q "$pkg=$ver" >&2) || die "cannot download $pkg"
-        fi
+        (cd "$VMB/cache" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2) || return 1
         deb=$(ls "$VMB/cache/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1)
     fi
-    [ -n "$deb" ] || die "no .deb for $pkg in $VMB/cache"
+    [ -n "$deb" ] || return 1
     echo "$deb"
 }
 
@@ -96,7 +92,14 @@ prepare() {
     if [ -z "$ver" ]; then apt_update_once; ver=$(pkg_version "$pkg"); fi
     [ -n "$ver" ] || die "no version known for $pkg"
     if [ "$(cat "$dir/pkg" 2>/dev/null)" != "$pkg $ver" ] || [ ! -s "$dir/krel" ]; then
-        deb=$(download "$pkg" "$ver") || exit 2
+        if ! deb=$(download "$pkg" "$ver"); then
+            # Stale lists: the mirror may have moved on to a new version or ABI name.
+            [ -n "$apt_updated" ] && die "cannot download $pkg=$ver"
+            apt_update_once
+            pkg=$(resolve_pkg "$kver") || exit 2
+            ver=$(pkg_version "$pkg")
+            deb=$(download "$pkg" "$ver") || die "cannot download $pkg=$ver"
+        fi
         log "extracting $(basename "$deb")"
         rm -rf "$dir/root" "$dir/pkg" "$dir/krel" "$dir/initrd.key"
         dpkg-deb -x "$deb" "$dir/root" || die "dpkg-deb -x failed"
