@@ -79,5 +79,8 @@ bench: deps-test all
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/*.o $(BUILD)/*.skel.h $(BUILD)/macvguard $(BUILD)/tests
 
+# Keep generated BPF objects and skeletons (make would delete them as intermediates).
+.SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
+
 -include tests/tests.mk
 -include xml/xml.mk

@@ -28,7 +28,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define MG_EPERM          1
 #define MG_NETDEV_ALIGN   32
 #define MG_MAX_DEVS       (1u << 16)   /* devices in one netns we are willing to walk */
-#define MG_MAX_UPPERS     (1u << 12)
+#define MG_MAX_UPPERS     (1u << 16)   /* upper-list steps in one deletion */
+#define MG_UPPER_QUEUE    512          /* devices whose uppers we walk (power of 2) */
 #define MG_MAX_ALTNAMES   256
 #define MG_SLOTS          4            /* nested (preempted) runs per CPU */
 #define MG_NS_PER_TICK    10000000ULL  /* NSEC_PER_SEC / USER_HZ (100) */
@@ -87,6 +88,8 @@ struct mg_walk {
 	__u8  how;                   /* how the current target was found */
 	__u8  pad[2];
 	__u32 target_ifindex;
+	__u64 uq_dev[MG_UPPER_QUEUE];  /* devices whose uppers are being walked */
+	__u8  uq_depth[MG_UPPER_QUEUE];
 };
 
 struct mg_slots {
@@ -341,55 +344,93 @@ __noinline int mg_report_unreadable(struct mg_walk *w, __u32 how)
 
 /* ---- devices stacked on a target (deleting a lower device deletes them too) ---- */
 
+/*
+ * Devices stacked on a target go with it: a macvtap on the deleted NIC (depth 1), or on a
+ * vlan of it (depth 2). One flat bpf_loop walks a queue of devices and, for each, its
+ * adj_list.upper list, so the BPF call chain stays within the verifier's 8 frames.
+ */
 struct mg_upper_ctx {
 	struct mg_walk *w;
-	__u64 head;       /* &dev->adj_list.upper */
-	__u64 cur;
-	__u32 depth;      /* 1: direct uppers, which are also walked for their uppers */
+	__u64 head;          /* &queue[cur_q]->adj_list.upper */
+	__u64 cur;           /* list node in that list */
+	__u32 cur_q;         /* device being walked */
+	__u32 n_q;           /* devices queued */
 	__u32 incomplete;
+	__u32 pad;
 };
 
-__noinline int mg_check_uppers(struct mg_walk *w, __u64 dev, __u32 depth);
+static __always_inline int mg_upper_start(struct mg_upper_ctx *c)
+{
+	struct mg_walk *w = c->w;
+	struct net_device *nd;
+	__u32 q = c->cur_q;
+
+	if (q >= c->n_q || q >= MG_UPPER_QUEUE)
+		return -1;
+	nd = (void *)w->uq_dev[q & (MG_UPPER_QUEUE - 1)];
+	c->head = (__u64)&nd->adj_list.upper;
+	if (bpf_core_read(&c->cur, sizeof(c->cur), &nd->adj_list.upper.next)) {
+		c->incomplete = 1;
+		return -1;
+	}
+	return 0;
+}
 
 static long mg_upper_step(__u32 i, void *ctx)
 {
 	struct mg_upper_ctx *c = ctx;
+	struct mg_walk *w = c->w;
 	struct netdev_adjacent *adj;
-	__u64 upper = 0, next = 0;
+	__u64 cur = c->cur, upper = 0, next = 0;
+	__u32 q;
 
-	if (c->cur == c->head || !c->cur)
-		return 1;
-	adj = (void *)(c->cur - bpf_core_field_offset(struct netdev_adjacent, list));
+	if (cur == c->head || !cur) {
+		/* this device's uppers are done: next queued device */
+		c->cur_q++;
+		return mg_upper_start(c) ? 1 : 0;
+	}
+	adj = (void *)(cur - bpf_core_field_offset(struct netdev_adjacent, list));
 	if (bpf_core_read(&upper, sizeof(upper), &adj->dev) ||
-	    bpf_core_read(&next, sizeof(next), &((struct list_head *)c->cur)->next)) {
+	    bpf_core_read(&next, sizeof(next), &((struct list_head *)cur)->next)) {
 		c->incomplete = 1;
 		return 1;
 	}
-	mg_check_guarded(c->w, upper, MG_HOW_LOWER);
-	if (c->depth == 1)
-		mg_check_uppers(c->w, upper, 2);
-	if (c->w->refused)
-		return 1;
 	c->cur = next;
+	mg_check_guarded(w, upper, MG_HOW_LOWER);
+	if (w->refused)
+		return 1;
+	q = c->cur_q & (MG_UPPER_QUEUE - 1);
+	if (w->uq_depth[q] < 2) {
+		__u32 n = c->n_q;
+
+		if (n >= MG_UPPER_QUEUE) {
+			c->incomplete = 1;   /* more stacked devices than we track */
+			return 1;
+		}
+		w->uq_dev[n & (MG_UPPER_QUEUE - 1)] = upper;
+		w->uq_depth[n & (MG_UPPER_QUEUE - 1)] = w->uq_depth[q] + 1;
+		c->n_q = n + 1;
+	}
 	return 0;
 }
 
-/* Devices above dev (depth 1 and 2: a macvtap on a vlan on the deleted NIC). */
-__noinline int mg_check_uppers(struct mg_walk *w, __u64 dev, __u32 depth)
+__noinline int mg_check_uppers(struct mg_walk *w, __u64 dev)
 {
 	struct mg_upper_ctx c = {};
-	struct net_device *nd = (void *)dev;
 	long n;
 
-	if (!w || !dev || depth > 2)
+	if (!w || !dev)
 		return 0;
 	c.w = w;
-	c.depth = depth;
-	c.head = (__u64)&nd->adj_list.upper;
-	if (bpf_core_read(&c.cur, sizeof(c.cur), &nd->adj_list.upper.next))
+	w->uq_dev[0] = dev;
+	w->uq_depth[0] = 0;
+	c.n_q = 1;
+	if (mg_upper_start(&c)) {
+		mg_report_unreadable(w, MG_HOW_UNPARSED);
 		return 0;
+	}
 	n = bpf_loop(MG_MAX_UPPERS, mg_upper_step, &c, 0);
-	if (c.incomplete || (n >= MG_MAX_UPPERS && c.cur != c.head))
+	if (!w->refused && (c.incomplete || (n >= MG_MAX_UPPERS && c.cur_q < c.n_q)))
 		mg_report_unreadable(w, MG_HOW_UNPARSED);
 	return 0;
 }
@@ -400,7 +441,7 @@ static __always_inline void mg_check_target(struct mg_walk *w, __u64 dev, __u32 
 	w->target_ifindex = BPF_CORE_READ((struct net_device *)dev, ifindex);
 	mg_check_guarded(w, dev, how);
 	if (w->action == MG_ACT_DELETE && !w->refused)
-		mg_check_uppers(w, dev, 1);
+		mg_check_uppers(w, dev);
 }
 
 /* ---- resolving the target ---- */
@@ -435,11 +476,13 @@ static long mg_alt_step(__u32 i, void *ctx)
 	struct netdev_name_node *nn;
 	__u64 name = 0, next = 0;
 
-	if (c->cur == c->head || !c->cur)
+	__u64 cur = c->cur;
+
+	if (cur == c->head || !cur)
 		return 1;
-	nn = (void *)(c->cur - bpf_core_field_offset(struct netdev_name_node, list));
+	nn = (void *)(cur - bpf_core_field_offset(struct netdev_name_node, list));
 	if (bpf_core_read(&name, sizeof(name), &nn->name) ||
-	    bpf_core_read(&next, sizeof(next), &((struct list_head *)c->cur)->next) ||
+	    bpf_core_read(&next, sizeof(next), &((struct list_head *)cur)->next) ||
 	    bpf_probe_read_kernel_str(c->w->namebuf, sizeof(c->w->namebuf), (void *)name) < 0) {
 		c->incomplete = 1;
 		return 1;
@@ -498,10 +541,12 @@ static long mg_dev_step(__u32 i, void *ctx)
 	__u64 dev, next = 0;
 	int how;
 
-	if (c->cur == c->head || !c->cur)
+	__u64 cur = c->cur;
+
+	if (cur == c->head || !cur)
 		return 1;
-	dev = c->cur - bpf_core_field_offset(struct net_device, dev_list);
-	if (bpf_core_read(&next, sizeof(next), &((struct list_head *)c->cur)->next)) {
+	dev = cur - bpf_core_field_offset(struct net_device, dev_list);
+	if (bpf_core_read(&next, sizeof(next), &((struct list_head *)cur)->next)) {
 		c->incomplete = 1;
 		return 1;
 	}
@@ -561,14 +606,16 @@ static long mg_idx_step(__u32 i, void *ctx)
 	struct net_device *dev;
 	__u64 next = 0;
 
-	if (!c->cur)
+	__u64 cur = c->cur;
+
+	if (!cur)
 		return 1;
-	dev = (void *)(c->cur - bpf_core_field_offset(struct net_device, index_hlist));
+	dev = (void *)(cur - bpf_core_field_offset(struct net_device, index_hlist));
 	if (BPF_CORE_READ(dev, ifindex) == c->ifindex) {
 		c->found = (__u64)dev;
 		return 1;
 	}
-	if (bpf_core_read(&next, sizeof(next), &((struct hlist_node *)c->cur)->next)) {
+	if (bpf_core_read(&next, sizeof(next), &((struct hlist_node *)cur)->next)) {
 		c->incomplete = 1;
 		return 1;
 	}
@@ -585,9 +632,17 @@ __noinline int mg_resolve_index(struct mg_walk *w)
 
 	if (!w || !w->net)
 		return 0;
-	heads = BPF_CORE_READ((struct net *)w->net, dev_index_head);
+	{
+		struct net *net = (void *)w->net;
+		heads = BPF_CORE_READ(net, dev_index_head);
+	}
 	c.ifindex = w->m.ifindex;
-	if (!heads || bpf_core_read(&c.cur, sizeof(c.cur), &heads[w->m.ifindex & 255].first)) {
+	if (heads) {
+		struct hlist_head *bucket = heads + (c.ifindex & 255);
+		if (bpf_core_read(&c.cur, sizeof(c.cur), &bucket->first))
+			heads = NULL;
+	}
+	if (!heads) {
 		mg_report_unreadable(w, MG_HOW_UNPARSED);
 		return 0;
 	}
@@ -830,11 +885,13 @@ static long mg_unreg_step(__u32 i, void *ctx)
 	struct mg_unreg_ctx *c = ctx;
 	__u64 next = 0;
 
-	if (c->cur == c->head || !c->cur)
+	__u64 cur = c->cur;
+
+	if (cur == c->head || !cur)
 		return 1;
-	if (bpf_core_read(&next, sizeof(next), &((struct list_head *)c->cur)->next))
+	if (bpf_core_read(&next, sizeof(next), &((struct list_head *)cur)->next))
 		return 1;
-	mg_expire_dev(c->cur - bpf_core_field_offset(struct net_device, unreg_list));
+	mg_expire_dev(cur - bpf_core_field_offset(struct net_device, unreg_list));
 	c->cur = next;
 	return 0;
 }
