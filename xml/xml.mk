@@ -13,10 +13,16 @@ XML_HDRS     = user/xmlrules.h user/xml_cmd.h user/hook.h
 FUZZ_SECONDS ?= 600
 XML_FUZZ_CORPUS = $(BUILD)/fuzz/xml-corpus
 
-.PHONY: xml-test-bins xml-fuzz fuzz
+.PHONY: xml-test-bins xml-bench-bins xml-fuzz fuzz
 
 xml-test-bins: $(BUILD)/macvguard $(BUILD)/xml/unit $(BUILD)/asan/xml-unit \
                $(BUILD)/asan/macvguard-xml $(BUILD)/fuzz/xml-fuzz
+
+xml-bench-bins: $(BUILD)/macvguard $(BUILD)/xml/bench
+
+$(BUILD)/xml/bench: tests/xml/bench.c $(XML_LIB_SRC) $(XML_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(XML_CFLAGS) -O2 -o $@ tests/xml/bench.c $(XML_LIB_SRC) $(XML_LIBS)
 
 $(BUILD)/xml/unit: tests/xml/unit.c $(XML_LIB_SRC) $(XML_HDRS)
 	@mkdir -p $(@D)
