@@ -83,4 +83,5 @@ clean:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
 
 -include tests/tests.mk
+-include tests/tools/tools.mk
 -include xml/xml.mk

@@ -88,7 +88,12 @@ struct mg_walk {
 	__u8  how;                   /* how the current target was found */
 	__u8  pad[2];
 	__u32 target_ifindex;
-	__u64 uq_dev[MG_UPPER_QUEUE];  /* devices whose uppers are being walked */
+	/* Queue of devices whose uppers are walked. Its indexes live here, in map memory,
+	 * not in the loop's stack context: the 6.8+ verifier re-verifies bpf_loop callbacks
+	 * until their state converges, and exact stack counters never converge. */
+	__u32 uq_cur;
+	__u32 uq_n;
+	__u64 uq_dev[MG_UPPER_QUEUE];
 	__u8  uq_depth[MG_UPPER_QUEUE];
 };
 
@@ -353,8 +358,6 @@ struct mg_upper_ctx {
 	struct mg_walk *w;
 	__u64 head;          /* &queue[cur_q]->adj_list.upper */
 	__u64 cur;           /* list node in that list */
-	__u32 cur_q;         /* device being walked */
-	__u32 n_q;           /* devices queued */
 	__u32 incomplete;
 	__u32 pad;
 };
@@ -363,9 +366,9 @@ static __always_inline int mg_upper_start(struct mg_upper_ctx *c)
 {
 	struct mg_walk *w = c->w;
 	struct net_device *nd;
-	__u32 q = c->cur_q;
+	__u32 q = w->uq_cur;
 
-	if (q >= c->n_q || q >= MG_UPPER_QUEUE)
+	if (q >= w->uq_n || q >= MG_UPPER_QUEUE)
 		return -1;
 	nd = (void *)w->uq_dev[q & (MG_UPPER_QUEUE - 1)];
 	c->head = (__u64)&nd->adj_list.upper;
@@ -386,7 +389,7 @@ static long mg_upper_step(__u32 i, void *ctx)
 
 	if (cur == c->head || !cur) {
 		/* this device's uppers are done: next queued device */
-		c->cur_q++;
+		w->uq_cur++;
 		return mg_upper_start(c) ? 1 : 0;
 	}
 	adj = (void *)(cur - bpf_core_field_offset(struct netdev_adjacent, list));
@@ -399,9 +402,9 @@ static long mg_upper_step(__u32 i, void *ctx)
 	mg_check_guarded(w, upper, MG_HOW_LOWER);
 	if (w->refused)
 		return 1;
-	q = c->cur_q & (MG_UPPER_QUEUE - 1);
+	q = w->uq_cur & (MG_UPPER_QUEUE - 1);
 	if (w->uq_depth[q] < 2) {
-		__u32 n = c->n_q;
+		__u32 n = w->uq_n;
 
 		if (n >= MG_UPPER_QUEUE) {
 			c->incomplete = 1;   /* more stacked devices than we track */
@@ -409,7 +412,7 @@ static long mg_upper_step(__u32 i, void *ctx)
 		}
 		w->uq_dev[n & (MG_UPPER_QUEUE - 1)] = upper;
 		w->uq_depth[n & (MG_UPPER_QUEUE - 1)] = w->uq_depth[q] + 1;
-		c->n_q = n + 1;
+		w->uq_n = n + 1;
 	}
 	return 0;
 }
@@ -424,20 +427,31 @@ __noinline int mg_check_uppers(struct mg_walk *w, __u64 dev)
 	c.w = w;
 	w->uq_dev[0] = dev;
 	w->uq_depth[0] = 0;
-	c.n_q = 1;
+	w->uq_cur = 0;
+	w->uq_n = 1;
 	if (mg_upper_start(&c)) {
 		mg_report_unreadable(w, MG_HOW_UNPARSED);
 		return 0;
 	}
 	n = bpf_loop(MG_MAX_UPPERS, mg_upper_step, &c, 0);
-	if (!w->refused && (c.incomplete || (n >= MG_MAX_UPPERS && c.cur_q < c.n_q)))
+	if (!w->refused && (c.incomplete || (n >= MG_MAX_UPPERS && w->uq_cur < w->uq_n)))
 		mg_report_unreadable(w, MG_HOW_UNPARSED);
 	return 0;
 }
 
+__noinline int mg_name_matches(struct mg_walk *w);
+
 /* Everything a deletion of dev takes with it, or the device itself for rename/move. */
 static __always_inline void mg_check_target(struct mg_walk *w, __u64 dev, __u32 how)
 {
+	if (w->action == MG_ACT_RENAME) {
+		/* renaming to the current name is a no-op in dev_change_name() */
+		if (bpf_probe_read_kernel(w->namebuf, MG_IFNAMSIZ, ((struct net_device *)dev)->name))
+			return;
+		w->namebuf[MG_IFNAMSIZ - 1] = 0;
+		if (mg_name_matches(w))
+			return;
+	}
 	w->target_ifindex = BPF_CORE_READ((struct net_device *)dev, ifindex);
 	mg_check_guarded(w, dev, how);
 	if (w->action == MG_ACT_DELETE && !w->refused)
@@ -724,6 +738,9 @@ __noinline int mg_check_msg(struct mg_walk *w, __u32 len, __u32 type)
 		mg_resolve_index(w);
 	} else if (w->m.has_ifname || w->m.has_altname) {
 		mg_resolve_walk(w, 0);
+	} else if (w->m.has_group && w->action == MG_ACT_MOVE) {
+		/* rtnl_group_changelink: every device of the group moves */
+		mg_resolve_walk(w, 1);
 	}
 	return 0;
 }

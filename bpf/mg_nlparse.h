@@ -298,7 +298,8 @@ MG_INLINE void mg_parse_link(struct mg_attr_walk *w, __u32 off, __u32 len, __u16
  * the target was found by index: a name given without an index is the lookup key.) */
 MG_INLINE int mg_link_changes_name(const struct mg_linkmsg *m)
 {
-	return m->type != MG_RTM_DELLINK && m->ifindex > 0 && m->has_ifname;
+	/* do_setlink renames only for ifi_index > 0 and a non-empty name */
+	return m->type != MG_RTM_DELLINK && m->ifindex > 0 && m->has_ifname && m->ifname[0];
 }
 
 MG_INLINE int mg_link_moves_netns(const struct mg_linkmsg *m)

@@ -1,0 +1,188 @@
+/*
+ * nlreq: send one crafted rtnetlink link request (or a batch) and report what happened.
+ * A test tool: it builds the exact bytes the guard has to judge, the way libvirt,
+ * iproute2 or an attacker would.
+ *
+ *   nlreq del-name NAME            RTM_DELLINK, ifi_index 0 + IFLA_IFNAME (libvirt's way)
+ *   nlreq del-index IFINDEX        RTM_DELLINK by ifi_index
+ *   nlreq del-altname NAME         RTM_DELLINK, ifi_index 0 + IFLA_ALT_IFNAME
+ *   nlreq del-group GROUP          RTM_DELLINK, ifi_index 0 + IFLA_GROUP
+ *   nlreq batch-del-name N NAME    N-1 harmless requests, then the libvirt-style delete
+ *   nlreq rename IFINDEX NEWNAME   RTM_NEWLINK ifi_index + IFLA_IFNAME
+ *   nlreq move IFINDEX NETNS_PATH  RTM_NEWLINK ifi_index + IFLA_NET_NS_FD
+ *   nlreq move-group GROUP NETNS_PATH  RTM_NEWLINK ifi_index 0 + IFLA_GROUP + IFLA_NET_NS_FD
+ *
+ * Exit: 0 every message acknowledged without error; 3 sendmsg refused with EPERM (the
+ * guard); 2 the kernel answered an error; 1 usage or local failure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#ifndef IFLA_ALT_IFNAME
+#define IFLA_ALT_IFNAME 53
+#endif
+
+static char buf[1 << 16];
+static size_t used;
+static unsigned nmsgs;
+
+static struct nlmsghdr *msg_begin(unsigned short type, unsigned short flags, int ifindex)
+{
+	struct nlmsghdr *nh = (struct nlmsghdr *)(buf + used);
+	struct ifinfomsg *ifi;
+
+	memset(nh, 0, NLMSG_SPACE(sizeof(*ifi)));
+	nh->nlmsg_len = NLMSG_LENGTH(sizeof(*ifi));
+	nh->nlmsg_type = type;
+	nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	nh->nlmsg_seq = ++nmsgs;
+	ifi = NLMSG_DATA(nh);
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return nh;
+}
+
+static void attr(struct nlmsghdr *nh, unsigned short type, const void *data, size_t len)
+{
+	struct nlattr *a = (struct nlattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+
+	a->nla_type = type;
+	a->nla_len = (unsigned short)(NLA_HDRLEN + len);
+	memcpy((char *)a + NLA_HDRLEN, data, len);
+	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + NLA_ALIGN(a->nla_len);
+}
+
+static void msg_end(struct nlmsghdr *nh)
+{
+	used += NLMSG_ALIGN(nh->nlmsg_len);
+}
+
+static int send_and_ack(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char rbuf[1 << 16];
+	unsigned acked = 0;
+	int worst = 0;
+
+	if (fd < 0) {
+		perror("nlreq: socket");
+		return 1;
+	}
+	if (sendto(fd, buf, used, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		printf("refused: %s\n", strerror(e));
+		return e == EPERM ? 3 : 1;
+	}
+	while (acked < nmsgs) {
+		ssize_t n = recv(fd, rbuf, sizeof(rbuf), 0);
+		struct nlmsghdr *nh;
+
+		if (n <= 0) {
+			perror("nlreq: recv");
+			return 1;
+		}
+		for (nh = (struct nlmsghdr *)rbuf; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			struct nlmsgerr *err = NLMSG_DATA(nh);
+			acked++;
+			if (err->error) {
+				printf("msg %u: kernel: %s\n", nh->nlmsg_seq, strerror(-err->error));
+				if (nh->nlmsg_seq == nmsgs)
+					worst = 2;
+			} else {
+				printf("msg %u: ok\n", nh->nlmsg_seq);
+			}
+		}
+	}
+	close(fd);
+	return worst;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: nlreq del-name NAME | del-index IDX | del-altname NAME | "
+			"del-group GROUP | batch-del-name N NAME | rename IDX NEWNAME | move IDX NETNS\n");
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct nlmsghdr *nh;
+
+	if (argc < 3)
+		return usage();
+	const char *op = argv[1];
+	if (!strcmp(op, "del-name") && argc == 3) {
+		nh = msg_begin(RTM_DELLINK, 0, 0);
+		attr(nh, IFLA_IFNAME, argv[2], strlen(argv[2]) + 1);
+		msg_end(nh);
+	} else if (!strcmp(op, "del-index") && argc == 3) {
+		msg_end(msg_begin(RTM_DELLINK, 0, atoi(argv[2])));
+	} else if (!strcmp(op, "del-altname") && argc == 3) {
+		nh = msg_begin(RTM_DELLINK, 0, 0);
+		attr(nh, IFLA_ALT_IFNAME, argv[2], strlen(argv[2]) + 1);
+		msg_end(nh);
+	} else if (!strcmp(op, "del-group") && argc == 3) {
+		unsigned group = (unsigned)atoi(argv[2]);
+		nh = msg_begin(RTM_DELLINK, 0, 0);
+		attr(nh, IFLA_GROUP, &group, sizeof(group));
+		msg_end(nh);
+	} else if (!strcmp(op, "batch-del-name") && argc == 4) {
+		int n = atoi(argv[2]), i;
+		for (i = 0; i < n - 1; i++) {
+			/* harmless: a lookup, and a delete of a name that does not exist */
+			if (i % 2) {
+				nh = msg_begin(RTM_GETLINK, 0, 1);
+			} else {
+				char name[24];
+				snprintf(name, sizeof(name), "nosuch%d", i);
+				nh = msg_begin(RTM_DELLINK, 0, 0);
+				attr(nh, IFLA_IFNAME, name, strlen(name) + 1);
+			}
+			msg_end(nh);
+		}
+		nh = msg_begin(RTM_DELLINK, 0, 0);
+		attr(nh, IFLA_IFNAME, argv[3], strlen(argv[3]) + 1);
+		msg_end(nh);
+	} else if (!strcmp(op, "rename") && argc == 4) {
+		nh = msg_begin(RTM_NEWLINK, 0, atoi(argv[2]));
+		attr(nh, IFLA_IFNAME, argv[3], strlen(argv[3]) + 1);
+		msg_end(nh);
+	} else if (!strcmp(op, "move-group") && argc == 4) {
+		int nsfd = open(argv[3], O_RDONLY | O_CLOEXEC);
+		unsigned group = (unsigned)atoi(argv[2]), fdv;
+		if (nsfd < 0) {
+			perror("nlreq: netns");
+			return 1;
+		}
+		fdv = (unsigned)nsfd;
+		nh = msg_begin(RTM_NEWLINK, 0, 0);
+		attr(nh, IFLA_GROUP, &group, sizeof(group));
+		attr(nh, IFLA_NET_NS_FD, &fdv, sizeof(fdv));
+		msg_end(nh);
+	} else if (!strcmp(op, "move") && argc == 4) {
+		int nsfd = open(argv[3], O_RDONLY | O_CLOEXEC);
+		unsigned fdv;
+		if (nsfd < 0) {
+			perror("nlreq: netns");
+			return 1;
+		}
+		fdv = (unsigned)nsfd;
+		nh = msg_begin(RTM_NEWLINK, 0, atoi(argv[2]));
+		attr(nh, IFLA_NET_NS_FD, &fdv, sizeof(fdv));
+		msg_end(nh);
+	} else {
+		return usage();
+	}
+	return send_and_ack();
+}
