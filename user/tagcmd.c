@@ -119,15 +119,16 @@ static int queue_holders(const char *ifname, uint32_t ifindex, unsigned kind, ch
 
 	pids[0] = 0;
 	if (kind == MG_KIND_MACVTAP) {
-		snprintf(path, sizeof(path), "/sys/class/net/%s/tap%u/dev", ifname, ifindex);
-		f = fopen(path, "re");
-		if (!f)
+		/* devtmpfs is not per netns: /dev/tapIFINDEX names the queue device of a
+		 * macvtap in any netns (sysfs would only show our own netns). */
+		struct stat sb;
+
+		snprintf(path, sizeof(path), "/dev/tap%u", ifindex);
+		if (stat(path, &sb) || !S_ISCHR(sb.st_mode))
 			return -1;
-		if (fscanf(f, "%u:%u", &maj, &min) == 2)
-			want_dev = true;
-		fclose(f);
-		if (!want_dev)
-			return -1;
+		maj = major(sb.st_rdev);
+		min = minor(sb.st_rdev);
+		want_dev = true;
 	} else if (kind != MG_KIND_TUN) {
 		return -1;
 	}
