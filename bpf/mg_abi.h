@@ -89,7 +89,7 @@ struct mg_config {
 
 /* Per-CPU statistics (map mg_stats); the agent sums over CPUs. */
 struct mg_stats {
-	__u64 route_sends;     /* netlink_send calls on NETLINK_ROUTE sockets */
+	__u64 route_sends;     /* NETLINK_ROUTE sends past the single-request fast path */
 	__u64 link_msgs;       /* DELLINK/NEWLINK/SETLINK messages inspected */
 	__u64 events;          /* events written to the ring buffer */
 	__u64 events_lost;     /* ring buffer full: events dropped (reserve failed) */

@@ -114,25 +114,31 @@ int mg_stats_sum(int stats_fd, struct mg_stats *out)
 
 int mg_trigger_route_send(void)
 {
+	/* Two requests in one send: the guard's fast path only skips single requests, so
+	 * this batch is always counted (route_sends) when the program runs. */
 	struct {
 		struct nlmsghdr nh;
 		struct ifinfomsg ifi;
-	} req = {};
-	int fd, rc = 0;
-	char buf[4096];
+	} req[2] = {};
+	int fd, rc = 0, i;
+	char buf[8192];
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -errno;
-	req.nh.nlmsg_len = sizeof(req);
-	req.nh.nlmsg_type = RTM_GETLINK;
-	req.nh.nlmsg_flags = NLM_F_REQUEST;
-	req.ifi.ifi_family = AF_UNSPEC;
-	req.ifi.ifi_index = 1;
-	if (send(fd, &req, sizeof(req), 0) < 0)
+	for (i = 0; i < 2; i++) {
+		req[i].nh.nlmsg_len = sizeof(req[i]);
+		req[i].nh.nlmsg_type = RTM_GETLINK;
+		req[i].nh.nlmsg_flags = NLM_F_REQUEST;
+		req[i].nh.nlmsg_seq = (unsigned)i + 1;
+		req[i].ifi.ifi_family = AF_UNSPEC;
+		req[i].ifi.ifi_index = 1;
+	}
+	if (send(fd, req, sizeof(req), 0) < 0)
 		rc = -errno;
 	else
-		(void)recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
 	close(fd);
 	return rc;
 }

@@ -10,6 +10,7 @@
  *   nlreq batch-del-name N NAME    N-1 harmless requests, then the libvirt-style delete
  *   nlreq rename IFINDEX NEWNAME   RTM_NEWLINK ifi_index + IFLA_IFNAME
  *   nlreq move IFINDEX NETNS_PATH  RTM_NEWLINK ifi_index + IFLA_NET_NS_FD
+ *   nlreq getlink-loop N           N RTM_GETLINK request/ack round trips; prints "rate R/s"
  *   nlreq move-group GROUP NETNS_PATH  RTM_NEWLINK ifi_index 0 + IFLA_GROUP + IFLA_NET_NS_FD
  *
  * Exit: 0 every message acknowledged without error; 3 sendmsg refused with EPERM (the
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/if_link.h>
@@ -115,6 +117,33 @@ static int usage(void)
 	return 1;
 }
 
+/* A non-deleting load: what every netlink user on the host pays for the guard. */
+static int getlink_loop(long n)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct timespec t0, t1;
+	char rbuf[1 << 15];
+	long i;
+
+	if (fd < 0)
+		return 1;
+	used = 0;
+	struct nlmsghdr *nh = msg_begin(RTM_GETLINK, 0, 1);
+	nh->nlmsg_flags &= (unsigned short)~NLM_F_ACK;   /* one reply per request */
+	msg_end(nh);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++) {
+		if (send(fd, buf, used, 0) < 0 || recv(fd, rbuf, sizeof(rbuf), 0) < 0) {
+			perror("nlreq: getlink");
+			return 1;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("rate %.1f/s\n", n / ((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9));
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct nlmsghdr *nh;
@@ -122,6 +151,8 @@ int main(int argc, char **argv)
 	if (argc < 3)
 		return usage();
 	const char *op = argv[1];
+	if (!strcmp(op, "getlink-loop") && argc == 3)
+		return getlink_loop(atol(argv[2]));
 	if (!strcmp(op, "del-name") && argc == 3) {
 		nh = msg_begin(RTM_DELLINK, 0, 0);
 		attr(nh, IFLA_IFNAME, argv[2], strlen(argv[2]) + 1);

@@ -1,0 +1,78 @@
+#!/bin/bash
+# Runs inside a test guest (see tests/bench/guard.sh): the guard's cost, measured with and
+# without it in the same boot, in interleaved rounds (A B A B ...), medians and spread.
+#  - getlink: RTM_GETLINK request/reply round trips (every netlink user pays this);
+#  - churn: create + delete of a veth pair and a macvtap through `ip -batch`;
+#  - the programs' own run time per call from the kernel (kernel.bpf_stats_enabled).
+set -u
+ROOT=${MG_ROOT:?}
+MG="$ROOT/${BUILD:-build}/macvguard"
+NLREQ="$ROOT/${BUILD:-build}/tests/nlreq"
+HOLD="$ROOT/${BUILD:-build}/tests/holdtap"
+OUT=${MG_RESULTS:?}
+ROUNDS=${GUARD_BENCH_ROUNDS:-5}
+GETLINK_N=${GUARD_BENCH_GETLINK:-20000}
+CHURN_N=${GUARD_BENCH_CHURN:-40}
+
+# A guarded, held macvtap so the guard's slow paths (name walk, queue read) are live.
+ip netns add g
+ip -n g link add v0 type veth peer name v1
+ip -n g link set v0 up
+ip -n g link add link v0 name macvtap0 type macvtap mode bridge
+IDX=$(ip netns exec g cat /sys/class/net/macvtap0/ifindex)
+ip netns exec g "$HOLD" /dev/tap$IDX /tmp/hold &
+
+for i in $(seq 1 "$CHURN_N"); do
+    echo "link add c$i type veth peer name d$i"
+    echo "link add link c$i name mt$i type macvtap"
+    echo "link del mt$i"
+    echo "link del c$i"
+done >/tmp/churn.batch
+
+getlink() { taskset -c 1 "$NLREQ" getlink-loop "$GETLINK_N" | awk '{print $2}' | tr -d '/s'; }
+churn() {
+    local t0 t1
+    t0=$(date +%s.%N); ip -batch /tmp/churn.batch; t1=$(date +%s.%N)
+    awk "BEGIN{printf \"%.2f\", $CHURN_N / ($t1 - $t0)}"
+}
+guard_on() {
+    "$MG" run >>"$OUT/agent.log" 2>&1 &
+    AGENT=$!
+    for _ in $(seq 1 600); do grep -q "agent running (pid $AGENT)" "$OUT/agent.log" && break; sleep 0.1; done
+    "$MG" tag macvtap0 --netns g --domain bench --pid "$(pgrep -f holdtap | head -n1)" >/dev/null
+}
+guard_off() { "$MG" stop --unpin >/dev/null; wait "$AGENT" 2>/dev/null; }
+
+median() { sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
+spread() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%s..%s", lo, hi}'; }
+
+: >/tmp/g.off; : >/tmp/g.on; : >/tmp/c.off; : >/tmp/c.on
+for r in $(seq 1 "$ROUNDS"); do
+    getlink >>/tmp/g.off; churn >>/tmp/c.off; echo >>/tmp/c.off
+    guard_on
+    getlink >>/tmp/g.on; churn >>/tmp/c.on; echo >>/tmp/c.on
+    guard_off
+done
+sed -i '/^$/d' /tmp/c.off /tmp/c.on
+gm_off=$(median </tmp/g.off); gm_on=$(median </tmp/g.on)
+cm_off=$(median </tmp/c.off); cm_on=$(median </tmp/c.on)
+echo "getlink/s  without: median $gm_off ($(spread </tmp/g.off))  with: median $gm_on ($(spread </tmp/g.on))  ratio $(awk "BEGIN{printf \"%.3f\", $gm_on/$gm_off}")"
+echo "churn/s    without: median $cm_off ($(spread </tmp/c.off))  with: median $cm_on ($(spread </tmp/c.on))  ratio $(awk "BEGIN{printf \"%.3f\", $cm_on/$cm_off}")"
+
+# The kernel's own measure: run time per call of the guard program.
+sysctl -q kernel.bpf_stats_enabled=1
+guard_on
+taskset -c 1 "$NLREQ" getlink-loop "$GETLINK_N" >/dev/null
+ip -batch /tmp/churn.batch
+bpftool prog show -j | python3 -c '
+import json, sys
+getlink_ns = 1e9 / float(sys.argv[1])
+for p in json.load(sys.stdin):
+    if p.get("name", "").startswith("mg_") and p.get("run_cnt"):
+        mean = p["run_time_ns"] / p["run_cnt"]
+        share = " = %.2f%% of a GETLINK round trip" % (100 * mean / getlink_ns) if p["name"] == "mg_netlink_send" else ""
+        print("bpf %-20s calls %8d  mean %7.0f ns/call%s" % (p["name"], p["run_cnt"], mean, share))
+' "$gm_off"
+guard_off
+sysctl -q kernel.bpf_stats_enabled=0
+echo "rounds $ROUNDS, getlink $GETLINK_N per round, churn $CHURN_N veth+macvtap create/delete per round"
