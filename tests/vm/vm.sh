@@ -186,9 +186,11 @@ run() {
     case "$script" in /*) ;; *) script="$ROOT/$script" ;; esac
     [ -f "$script" ] || die "no such script: $script"
     script=$(realpath "$script")
-    # The guest mounts fresh tmpfs on these: host files there are invisible inside.
-    case "$script/" in /tmp/*|/run/*|/var/tmp/*|/dev/*) die "$script: the guest cannot see host /tmp, /run, /var/tmp, /dev (put it in the repo)" ;; esac
-    case "$VMB/" in /tmp/*|/run/*|/var/tmp/*|/dev/*|*[[:space:]]*) die "BUILD=$BUILD: the results share can't live under /tmp, /run, /var/tmp or in a path with spaces" ;; esac
+    # The guest mounts fresh tmpfs on /tmp, /run, /var/tmp: the repo comes in through a share
+    # of its own, so a clone there works; other host files there stay invisible.
+    case "$script/" in "$ROOT"/*) ;; /tmp/*|/run/*|/var/tmp/*|/dev/*) die "$script: the guest cannot see host /tmp, /run, /var/tmp, /dev (put it in the repo)" ;; esac
+    case "$VMB/" in "$ROOT"/*) ;; /tmp/*|/run/*|/var/tmp/*|/dev/*|*[[:space:]]*) die "BUILD=$BUILD: the results share must be inside the repo or outside /tmp, /run, /var/tmp, with no spaces" ;; esac
+    case "$ROOT" in *[[:space:]]*) die "$ROOT: the repo path must not contain spaces" ;; esac
     # A prepared kernel is used as it is (apt look-ups cost ~1.4 s); `prepare` re-resolves
     # the newest package. Prepare here only when nothing usable is there.
     if ! prepared_ok "$kver"; then
@@ -207,13 +209,14 @@ run() {
         [ $# -gt 0 ] && printf '%q ' "$@"
         printf ')\n'
     } >"$res/run.env"
-    local append="console=ttyS0 loglevel=5 panic=-1 edd=off mg.res=$res"
+    local append="console=ttyS0 loglevel=5 panic=-1 edd=off mg.res=$res mg.repo=$ROOT"
     local t0=$SECONDS
     timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg -m "${MG_VM_MEM:-1024}" -smp 2 \
         -nographic -no-reboot -nic none -vga none -monitor none -serial "file:$res/console.log" -display none \
         -kernel "$dir/vmlinuz" -initrd "$dir/initrd.gz" \
         -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
         -virtfs "local,path=$res,mount_tag=results,security_model=none,multidevs=remap" \
+        -virtfs "local,path=$ROOT,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
         -append "$append" </dev/null >"$res/qemu.log" 2>&1 &
     local qpid=$!
     # Stream the guest's lines as they arrive; tail exits once timeout/qemu is gone.
