@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define MG_ABI_VERSION      1
+#define MG_ABI_VERSION      2
 
 #define MG_IFNAMSIZ         16   /* IFNAMSIZ */
 #define MG_ALTIFNAMSIZ      128  /* ALTIFNAMSIZ */
@@ -72,6 +72,19 @@ enum mg_tag_source {
 	MG_SRC_MANUAL = 0,
 	MG_SRC_HOOK   = 1,
 	MG_SRC_STATUS = 2,
+};
+
+/* A libvirt teardown in progress (map mg_teardown, pinned; key: __u32 thread id of the
+ * libvirtd worker that runs the teardown, or its tgid when the thread is unknown).
+ * Written by the hook (`stopped` opens the window, `release` closes it), read by the
+ * agent to say "requested by the teardown of domain D" on a guard event. */
+struct mg_teardown {
+	char  domain[MG_DOMAIN_LEN];   /* domain being torn down */
+	__u8  uuid[16];
+	__u64 since_ns;                /* CLOCK_BOOTTIME at `stopped` */
+	__u64 until_ns;                /* CLOCK_BOOTTIME at `release`; 0 while open */
+	__u32 tgid;                    /* libvirtd */
+	__u32 tid;                     /* the worker thread that forked the hook; 0: any */
 };
 
 /* Per guarded link verdict counters (map mg_counts, same key as mg_guarded). */
@@ -172,6 +185,7 @@ struct mg_event {
 
 _Static_assert(sizeof(struct mg_link_key) == 16, "mg_link_key ABI");
 _Static_assert(sizeof(struct mg_tag) == 136, "mg_tag ABI");
+_Static_assert(sizeof(struct mg_teardown) == 104, "mg_teardown ABI");
 _Static_assert(sizeof(struct mg_counts) == 24, "mg_counts ABI");
 _Static_assert(sizeof(struct mg_config) == 8, "mg_config ABI");
 _Static_assert(sizeof(struct mg_stats) == 48, "mg_stats ABI");

@@ -22,8 +22,9 @@
 #define PIN_LINK_UNREG  MG_PIN_DIR "/link_unregister"
 #define PIN_LINK_NETNS  MG_PIN_DIR "/link_netns_move"
 
+/* The first five are the BPF object's maps; mg_teardown is made by the agent (teardown.h). */
 static const char *const pinned_maps[] = { "mg_guarded", "mg_counts", "mg_config",
-					   "mg_stats", "mg_events" };
+					   "mg_stats", "mg_events", "mg_teardown" };
 static const char *const pinned_links[] = { PIN_LINK_LSM, PIN_LINK_UNREG, PIN_LINK_NETNS };
 
 static bool path_exists(const char *p)
