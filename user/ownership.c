@@ -102,6 +102,8 @@ int mg_own_claim(const struct mg_own_maps *m, const struct mg_domstatus *ds, uin
 		if (bpf_map_lookup_elem(m->guarded_fd, &key, &old) == 0) {
 			if (!strncmp(old.domain, ds->name, MG_DOMAIN_LEN) && old.owner_pid == pid &&
 			    old.owner_start == start && !(old.flags & MG_TAG_OWNER_GONE)) {
+				LOG("%s (ifindex %u) already guarded for domain %s, QEMU pid %u (%s)",
+				    f->dev, key.ifindex, ds->name, pid, mg_source_name(old.tagged_by));
 				rtnl_link_put(link);
 				n++;
 				continue;       /* already ours: keep its "since" and source */
