@@ -14,6 +14,7 @@
 #include "xml_cmd.h"
 #include "xmlrules.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -351,9 +352,12 @@ int mg_hook_qemu(int argc, char **argv)
 static const struct option inst_opts[] = {
 	{ "hooks-dir", required_argument, NULL, 'd' },
 	{ "binary", required_argument, NULL, 'b' },
+	{ "reload", no_argument, NULL, 'r' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+static int want_reload;
 
 static int inst_args(int argc, char **argv, int install, const char **dir, const char **bin)
 {
@@ -361,11 +365,13 @@ static int inst_args(int argc, char **argv, int install, const char **dir, const
 
 	*dir = MG_HOOK_DEFAULT_DIR;
 	*bin = NULL;
+	want_reload = 0;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:b:h", inst_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:b:rh", inst_opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': *dir = optarg; break;
+		case 'r': want_reload = 1; break;
 		case 'b':
 			if (!install)
 				goto usage;
@@ -380,7 +386,7 @@ static int inst_args(int argc, char **argv, int install, const char **dir, const
 		goto usage;
 	return 0;
 usage:
-	fprintf(stderr, "usage: macvguard hook %s [--hooks-dir DIR]%s\n",
+	fprintf(stderr, "usage: macvguard hook %s [--hooks-dir DIR]%s [--reload]\n",
 		install ? "install" : "uninstall", install ? " [--binary PATH]" : "");
 	return -1;
 }
@@ -431,7 +437,44 @@ static int mkdir_p(const char *dir)
 
 static const char reload_note[] =
 	"libvirtd reads hooks only when it starts or reloads: run "
-	"'systemctl reload libvirtd' (or virtqemud) or restart it.\n";
+	"'systemctl reload libvirtd' (or virtqemud) or restart it, or pass --reload.\n";
+
+/* libvirt discovers hook scripts at daemon start and on SIGHUP (reload). */
+static void reload_or_say(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int found = 0;
+
+	if (!want_reload) {
+		fputs(reload_note, stdout);
+		return;
+	}
+	while (d && (e = readdir(d))) {
+		char path[300], comm[64] = "";
+		FILE *f;
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+		if (strcmp(comm, "libvirtd") && strcmp(comm, "virtqemud"))
+			continue;
+		found++;
+		if (kill(atoi(e->d_name), SIGHUP))
+			printf("could not reload %s (pid %s): %s\n", comm, e->d_name, strerror(errno));
+		else
+			printf("reloaded %s (pid %s, SIGHUP): it now runs the hook\n", comm, e->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (!found)
+		printf("no libvirtd or virtqemud running: it reads the hook when it starts\n");
+}
 
 int mg_hook_install(int argc, char **argv)
 {
@@ -500,7 +543,7 @@ int mg_hook_install(int argc, char **argv)
 	}
 	printf("%s %s (runs %s hook qemu ...)\n", state == 1 ? "updated" : "installed", path,
 	       bin);
-	fputs(reload_note, stdout);
+	reload_or_say();
 	return 0;
 }
 
@@ -533,7 +576,7 @@ int mg_hook_uninstall(int argc, char **argv)
 		return 1;
 	}
 	printf("removed %s\n", path);
-	fputs(reload_note, stdout);
+	reload_or_say();
 	return 0;
 }
 
