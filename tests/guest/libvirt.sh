@@ -105,8 +105,8 @@ virsh detach-interface d1 direct --mac 52:54:00:00:00:01 --live >"$OUT/detach.lo
 if ! wait_for 2 gone; then
     slot=$(virsh dumpxml d1 | sed -n "/52:54:00:00:00:01/,/<\/interface>/s/.*slot='\(0x[0-9a-f]*\)'.*/\1/p" | head -n1)
     echo "# detach: no guest OS acks the unplug: ejecting slot $slot through the ACPI hotplug register"
-    [ -n "$slot" ] && virsh -q qemu-monitor-command d1 --hmp "o /l 0xae10 0" >>"$OUT/detach.log" 2>&1
-    [ -n "$slot" ] && virsh -q qemu-monitor-command d1 --hmp "o /l 0xae08 $((1 << slot))" >>"$OUT/detach.log" 2>&1
+    [ -n "$slot" ] && virsh -q qemu-monitor-command d1 --hmp "o /w 0xae10 0" >>"$OUT/detach.log" 2>&1
+    [ -n "$slot" ] && virsh -q qemu-monitor-command d1 --hmp "o /w 0xae08 $((1 << slot))" >>"$OUT/detach.log" 2>&1
     virsh -q qemu-monitor-command d1 --hmp "info pci" >>"$OUT/detach.log" 2>&1
 fi
 if wait_for 15 gone; then ok "virsh detach-interface: guestnic0 removed"; else fail "detach removes the link" "$(tail -n1 "$OUT/detach.log")"; fi
