@@ -50,6 +50,7 @@ agent_start && ok "agent starts" || notok "agent starts" "$(tail -n 2 "$T/agent.
 grep -q "flag-only" "$T/agent.log" && ok "host kernel: flag-only mode" || notok "flag-only" "$(grep 'guard ' "$T/agent.log")"
 
 # status file -> tag
+t_write=$EPOCHREALTIME
 write_status d1 "$P0" running mvt0
 if wait_field mvt0 domain d1; then ok "status file: mvt0 tagged to d1"; else notok "status file tag" "$("$MG" links)"; fi
 [ "$(links_field mvt0 owner_pid)" = "$P0" ] && [ "$(links_field mvt0 tagged_by)" = status-file ] &&
@@ -57,6 +58,10 @@ if wait_field mvt0 domain d1; then ok "status file: mvt0 tagged to d1"; else not
     [ "$(links_field mvt0 uuid)" = 0563e920-ad52-4fa5-9b85-e6266ff0db79 ] &&
     ok "links: pid, tagged_by status-file, in use, lower v0, uuid" || notok "links fields" "$("$MG" -j links)"
 "$MG" links | head -n 2 | sed 's/^/links: /'
+since=$(links_field mvt0 tagged_since)
+python3 -c 'import sys,datetime
+t=datetime.datetime.strptime(sys.argv[1],"%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+print("watcher latency: status file renamed into place -> tag written: %.2f ms" % ((t-float(sys.argv[2]))*1000))' "$since" "$t_write"
 
 # malformed status file: skipped with a warning, agent alive
 echo "<domstatus state='running'" >"$SD/broken.xml"
