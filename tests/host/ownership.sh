@@ -108,6 +108,25 @@ agent_start
 grep -q "untagged mvt1 .*stale: QEMU pid $P1 is gone" "$T/agent.log" && ok "agent restart: stale tag (dead QEMU) dropped and said so" || notok "stale tag dropped" "$(grep untagged "$T/agent.log" | tail -n 2)"
 [ "$(links_field mvt0 domain)" = d1 ] && [ "$(links_field mvt0 owner_pid)" = "$P0" ] && ok "agent restart: live tag kept" || notok "live tag kept" "$("$MG" links)"
 
+# stale tags while the agent was down (flag-only: no kernel expiry): a gone link, and a
+# link whose ifindex was reused by a new device
+agent_stop
+IDX0=$(cat /sys/class/net/mvt0/ifindex)
+ip link add link v0 name gone0 type macvtap mode bridge
+"$MG" tag gone0 --domain manual2 --pid "$P0" >/dev/null
+ip link del gone0
+kill "$P0"; wait "$P0" 2>/dev/null
+hold_dummy() { sleep 600 >/dev/null 2>&1 & DUMMY=$!; }
+hold_dummy
+"$MG" tag mvt0 --domain manual3 --pid "$DUMMY" >/dev/null
+ip link del mvt0
+ip link add link v0 name reuse0 index "$IDX0" type macvtap mode bridge
+agent_start
+grep -q "untagged gone0 .*stale: the link is gone" "$T/agent.log" && ok "agent restart: tag of a gone link dropped and said so" || notok "gone link dropped" "$(grep untagged "$T/agent.log" | tail -n 3)"
+grep -q "untagged mvt0 .*stale: ifindex $IDX0 is now reuse0 (reused)" "$T/agent.log" && ok "agent restart: tag of a reused ifindex dropped and said so" || notok "reused ifindex dropped" "$(grep untagged "$T/agent.log" | tail -n 3)"
+[ -z "$(links_field reuse0 domain)" ] && ok "the new link on the reused ifindex is not guarded" || notok "reuse not guarded" "$("$MG" links)"
+kill "$DUMMY" 2>/dev/null
+
 # hook wall time: started / stopped on a 20-interface domain
 devs=()
 for i in $(seq 0 19); do ip link add link v0 name b$i type macvtap mode bridge; devs+=(b$i); done
@@ -138,5 +157,4 @@ kill "$PB" 2>/dev/null
 
 agent_stop
 grep -q "agent stopping" "$T/agent.log" && ok "agent stops cleanly on SIGTERM" || notok "clean stop" "$(tail -n 2 "$T/agent.log")"
-kill "$P0" 2>/dev/null
 echo host-done
