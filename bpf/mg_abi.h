@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define MG_ABI_VERSION      2
+#define MG_ABI_VERSION      3
 
 #define MG_IFNAMSIZ         16   /* IFNAMSIZ */
 #define MG_ALTIFNAMSIZ      128  /* ALTIFNAMSIZ */
@@ -76,8 +76,9 @@ enum mg_tag_source {
 
 /* A libvirt teardown in progress (map mg_teardown, pinned; key: __u32 thread id of the
  * libvirtd worker that runs the teardown, or its tgid when the thread is unknown).
- * Written by the hook (`stopped` opens the window, `release` closes it), read by the
- * agent to say "requested by the teardown of domain D" on a guard event. */
+ * Written by the hook (`stopped` opens the window, `release` closes it); the guard copies
+ * an open window's domain into its event (mg_event.teardown), so the kernel's own event
+ * says "requested by the teardown of domain D" even while the agent is down. */
 struct mg_teardown {
 	char  domain[MG_DOMAIN_LEN];   /* domain being torn down */
 	__u8  uuid[16];
@@ -181,6 +182,8 @@ struct mg_event {
 	char  req_name[MG_ALTIFNAMSIZ];/* name the message asked for, if any */
 	char  domain[MG_DOMAIN_LEN];   /* owner domain */
 	__u8  uuid[16];
+	char  teardown[MG_DOMAIN_LEN]; /* domain whose libvirt teardown (open window in
+	                                * mg_teardown) the requesting thread runs, or "" */
 };
 
 _Static_assert(sizeof(struct mg_link_key) == 16, "mg_link_key ABI");
@@ -189,7 +192,7 @@ _Static_assert(sizeof(struct mg_teardown) == 104, "mg_teardown ABI");
 _Static_assert(sizeof(struct mg_counts) == 24, "mg_counts ABI");
 _Static_assert(sizeof(struct mg_config) == 8, "mg_config ABI");
 _Static_assert(sizeof(struct mg_stats) == 48, "mg_stats ABI");
-_Static_assert(sizeof(struct mg_event) == 312, "mg_event ABI");
+_Static_assert(sizeof(struct mg_event) == 376, "mg_event ABI");
 _Static_assert(__builtin_offsetof(struct mg_event, comm) == 72, "mg_event layout");
 _Static_assert(__builtin_offsetof(struct mg_tag, owner_start) == 80, "mg_tag layout");
 

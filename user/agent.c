@@ -108,7 +108,10 @@ static void emit(struct agent *a, const struct mg_event *e)
 	struct mg_teardown td;
 
 	a->events_seen++;
-	if (e->verdict != MG_V_GONE && mg_teardown_find(a->td_fd, e->pid, e->tid, e->ts_boot_ns, &td))
+	if (e->teardown[0])
+		memcpy(w.teardown, e->teardown, sizeof(w.teardown));   /* named by the kernel */
+	else if (e->verdict != MG_V_GONE &&
+		 mg_teardown_find(a->td_fd, e->pid, e->tid, e->ts_boot_ns, &td))
 		memcpy(w.teardown, td.domain, sizeof(w.teardown));
 	mg_event_print_td(stdout, e, w.teardown, a->json);
 	w.ev = *e;

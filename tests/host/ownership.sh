@@ -85,7 +85,7 @@ MACVGUARD_STATUS_DIR=$SD "$MG" hook qemu d3 started begin - <"$T/d3.xml"
 
 # stopped/release record a teardown window (the hook's parent = this shell)
 "$MG" hook qemu d2 stopped end - </dev/null
-n=$(bpftool map dump pinned /sys/fs/bpf/macvguard/mg_teardown 2>/dev/null | grep -c '^64 32 00 ')
+n=$(bpftool map dump pinned /sys/fs/bpf/macvguard/mg_teardown 2>/dev/null | grep -c -E '^64 32 00 |"d2"')
 [ "${n:-0}" -ge 1 ] && ok "hook stopped: teardown window of d2 recorded in mg_teardown" || notok "teardown recorded" "$(bpftool map dump pinned /sys/fs/bpf/macvguard/mg_teardown 2>&1 | head -n 5)"
 "$MG" hook qemu d2 release end - </dev/null
 [ -z "$(links_field mvt1 domain)" ] && ok "hook release: d2's tag dropped" || notok "release drops tag" "$(links_field mvt1 domain)"

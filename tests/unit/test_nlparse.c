@@ -1326,7 +1326,7 @@ static void t_policy(void)
 	X(mg_event, queues) X(mg_event, msg_type) X(mg_event, msg_index) X(mg_event, action) \
 	X(mg_event, how) X(mg_event, verdict) X(mg_event, reason) X(mg_event, mode) \
 	X(mg_event, queues_state) X(mg_event, pad) X(mg_event, comm) X(mg_event, ifname) \
-	X(mg_event, req_name) X(mg_event, domain) X(mg_event, uuid)
+	X(mg_event, req_name) X(mg_event, domain) X(mg_event, uuid) X(mg_event, teardown)
 #define ABI_STRUCTS(X) X(mg_link_key) X(mg_tag) X(mg_counts) X(mg_config) X(mg_teardown) X(mg_stats) X(mg_event)
 
 static void print_abi_asserts(void)
