@@ -32,7 +32,7 @@ USER_HDRS  := $(wildcard user/*.h)
 USER_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS))
 DEPS_STAMP := $(BUILD)/.deps-build
 
-.PHONY: all run test unit bench fuzz clean vmlinux deps deps-test install-deps
+.PHONY: all run test unit bench fuzz clean vmlinux deps deps-test install-deps install uninstall demo
 all: $(BUILD)/macvguard
 
 deps: $(DEPS_STAMP)
@@ -75,6 +75,38 @@ test: deps-test all
 
 bench: deps-test all
 	BUILD=$(BUILD) tests/bench/run.sh
+
+# Installed like a service: binary, systemd unit, configuration (kept when present), man page.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+MANDIR     ?= $(PREFIX)/share/man
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSCONFDIR)/macvguard
+	install -m 0755 $(BUILD)/macvguard $(DESTDIR)$(SBINDIR)/macvguard
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/macvguard.service \
+	    > $(DESTDIR)$(UNITDIR)/macvguard.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/macvguard.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf || \
+	    install -m 0644 dist/macvguard.conf $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf
+	install -m 0644 man/macvguard.8 $(DESTDIR)$(MANDIR)/man8/macvguard.8
+	@echo "installed. Next: systemctl daemon-reload && systemctl enable --now macvguard;"
+	@echo "then: $(SBINDIR)/macvguard hook install --reload  (libvirt reads hooks only at start/reload)"
+
+# Leaves the configuration file if it was changed from the shipped one.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/macvguard $(DESTDIR)$(UNITDIR)/macvguard.service \
+	    $(DESTDIR)$(MANDIR)/man8/macvguard.8
+	if cmp -s dist/macvguard.conf $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf; then \
+	    rm -f $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf; \
+	    rmdir $(DESTDIR)$(SYSCONFDIR)/macvguard 2>/dev/null || true; fi
+
+# A newcomer's demo: boots the 6.1 test guest with a real libvirtd and shows the failure
+# without macvguard, then with it (tests/demo/README.md).
+demo: all
+	tests/demo/demo.sh
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/*.o $(BUILD)/*.skel.h $(BUILD)/macvguard $(BUILD)/tests

@@ -67,6 +67,14 @@ struct {
 	__uint(max_entries, 1 << 20);
 } mg_events SEC(".maps");
 
+/* libvirt teardown windows, written by `macvguard hook qemu D stopped|release`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct mg_teardown);
+} mg_teardown SEC(".maps");
+
 /* Per-request working state; too big for the 512-byte BPF stack. */
 struct mg_walk {
 	struct mg_src src;
@@ -312,6 +320,19 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 	bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), ((struct net_device *)dev)->name);
 	__builtin_memcpy(e->domain, tag->domain, sizeof(e->domain));
 	__builtin_memcpy(e->uuid, tag->uuid, sizeof(e->uuid));
+	/* A libvirt teardown in progress on this thread (or, thread unknown, process)? */
+	{
+		__u32 tkey = w->tid;
+		struct mg_teardown *td = bpf_map_lookup_elem(&mg_teardown, &tkey);
+
+		if (!td) {
+			tkey = w->tgid;
+			td = bpf_map_lookup_elem(&mg_teardown, &tkey);
+		}
+		if (td && td->tgid == w->tgid && (td->tid == 0 || td->tid == w->tid) &&
+		    td->until_ns == 0)
+			__builtin_memcpy(e->teardown, td->domain, sizeof(e->teardown));
+	}
 	bpf_ringbuf_submit(e, 0);
 	MG_STAT_INC(events);
 	return 0;

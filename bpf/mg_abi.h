@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define MG_ABI_VERSION      1
+#define MG_ABI_VERSION      3
 
 #define MG_IFNAMSIZ         16   /* IFNAMSIZ */
 #define MG_ALTIFNAMSIZ      128  /* ALTIFNAMSIZ */
@@ -72,6 +72,20 @@ enum mg_tag_source {
 	MG_SRC_MANUAL = 0,
 	MG_SRC_HOOK   = 1,
 	MG_SRC_STATUS = 2,
+};
+
+/* A libvirt teardown in progress (map mg_teardown, pinned; key: __u32 thread id of the
+ * libvirtd worker that runs the teardown, or its tgid when the thread is unknown).
+ * Written by the hook (`stopped` opens the window, `release` closes it); the guard copies
+ * an open window's domain into its event (mg_event.teardown), so the kernel's own event
+ * says "requested by the teardown of domain D" even while the agent is down. */
+struct mg_teardown {
+	char  domain[MG_DOMAIN_LEN];   /* domain being torn down */
+	__u8  uuid[16];
+	__u64 since_ns;                /* CLOCK_BOOTTIME at `stopped` */
+	__u64 until_ns;                /* CLOCK_BOOTTIME at `release`; 0 while open */
+	__u32 tgid;                    /* libvirtd */
+	__u32 tid;                     /* the worker thread that forked the hook; 0: any */
 };
 
 /* Per guarded link verdict counters (map mg_counts, same key as mg_guarded). */
@@ -168,14 +182,17 @@ struct mg_event {
 	char  req_name[MG_ALTIFNAMSIZ];/* name the message asked for, if any */
 	char  domain[MG_DOMAIN_LEN];   /* owner domain */
 	__u8  uuid[16];
+	char  teardown[MG_DOMAIN_LEN]; /* domain whose libvirt teardown (open window in
+	                                * mg_teardown) the requesting thread runs, or "" */
 };
 
 _Static_assert(sizeof(struct mg_link_key) == 16, "mg_link_key ABI");
 _Static_assert(sizeof(struct mg_tag) == 136, "mg_tag ABI");
+_Static_assert(sizeof(struct mg_teardown) == 104, "mg_teardown ABI");
 _Static_assert(sizeof(struct mg_counts) == 24, "mg_counts ABI");
 _Static_assert(sizeof(struct mg_config) == 8, "mg_config ABI");
 _Static_assert(sizeof(struct mg_stats) == 48, "mg_stats ABI");
-_Static_assert(sizeof(struct mg_event) == 312, "mg_event ABI");
+_Static_assert(sizeof(struct mg_event) == 376, "mg_event ABI");
 _Static_assert(__builtin_offsetof(struct mg_event, comm) == 72, "mg_event layout");
 _Static_assert(__builtin_offsetof(struct mg_tag, owner_start) == 80, "mg_tag layout");
 

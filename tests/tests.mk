@@ -56,3 +56,18 @@ fuzz-nlparse: $(UNIT_DIR)/fuzz_nlparse $(NLPARSE_CORPUS)/.stamp
 	$(UNIT_DIR)/fuzz_nlparse -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$(UNIT_DIR)/fuzz-nlparse- \
 	    $(NLPARSE_WORK) $(NLPARSE_CORPUS)
+
+# Ownership parsing (user/ownparse.c) on the samples in tests/libvirt/: plain and ASan/UBSan.
+OWN_SRCS = tests/unit/test_ownership.c user/ownparse.c user/common.c
+OWN_DEPS = $(OWN_SRCS) user/ownership.h user/common.h bpf/mg_abi.h
+OWN_FLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -g -Iuser -Ibpf \
+            $(shell pkg-config --cflags libxml-2.0 json-c)
+OWN_LIBS = $(shell pkg-config --libs libxml-2.0 json-c)
+.PHONY: ownership-bins
+ownership-bins: $(UNIT_DIR)/test_ownership $(UNIT_DIR)/asan/test_ownership
+$(UNIT_DIR)/test_ownership: $(OWN_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(OWN_FLAGS) -O2 -o $@ $(OWN_SRCS) $(OWN_LIBS)
+$(UNIT_DIR)/asan/test_ownership: $(OWN_DEPS)
+	@mkdir -p $(@D)
+	$(CLANG) $(OWN_FLAGS) -O1 $(UNIT_SAN) -o $@ $(OWN_SRCS) $(OWN_LIBS)

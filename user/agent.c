@@ -1,6 +1,7 @@
 /* run (the agent), stop, monitor. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,12 +21,25 @@
 #include <bpf/libbpf.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
+#include <net/if.h>
+#include <sys/inotify.h>
 #include "cmds.h"
 #include "events.h"
 #include "netns.h"
+#include "ownership.h"
 #include "state.h"
+#include "teardown.h"
 
 #define MAX_CLIENTS 16
+#define MAX_PENDING 256
+
+/* Links created since the agent started that are not guarded yet: the tag latency
+ * (creation notification -> tag written) is reported when their tag appears. */
+struct pending_link {
+	uint32_t ifindex;
+	uint64_t created_real_ns;
+	char name[MG_IFNAMSIZ];
+};
 
 struct agent {
 	struct mg_state st;
@@ -39,7 +53,29 @@ struct agent {
 	unsigned long long kernel_lost_seen;
 	unsigned long long events_seen;
 	bool json;
+	struct mg_conf conf;
+	struct mg_own_maps om;
+	int td_fd;                      /* pinned mg_teardown */
+	int ino_fd, ino_wd;             /* status directory watch */
+	struct pending_link pending[MAX_PENDING];
+	uint32_t *known;                /* ifindexes that existed or were seen */
+	size_t nknown, capknown;
 };
+
+static void agent_log(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void agent_log(void *ctx, const char *fmt, ...)
+{
+	char ts[64];
+	va_list ap;
+
+	(void)ctx;
+	mg_format_time(mg_now_real_ns(), ts, sizeof(ts));
+	fprintf(stderr, "macvguard: %s ", ts);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 static void forward(struct agent *a, const struct mg_wire *w)
 {
@@ -69,9 +105,15 @@ static void forward(struct agent *a, const struct mg_wire *w)
 static void emit(struct agent *a, const struct mg_event *e)
 {
 	struct mg_wire w = { .kind = MG_WIRE_EVENT };
+	struct mg_teardown td;
 
 	a->events_seen++;
-	mg_event_print(stdout, e, a->json);
+	if (e->teardown[0])
+		memcpy(w.teardown, e->teardown, sizeof(w.teardown));   /* named by the kernel */
+	else if (e->verdict != MG_V_GONE &&
+		 mg_teardown_find(a->td_fd, e->pid, e->tid, e->ts_boot_ns, &td))
+		memcpy(w.teardown, td.domain, sizeof(w.teardown));
+	mg_event_print_td(stdout, e, w.teardown, a->json);
 	w.ev = *e;
 	forward(a, &w);
 }
@@ -126,6 +168,140 @@ static void check_owners(struct agent *a)
 	}
 }
 
+static bool is_known(struct agent *a, uint32_t ifindex)
+{
+	for (size_t i = 0; i < a->nknown; i++)
+		if (a->known[i] == ifindex)
+			return true;
+	return false;
+}
+
+static void add_known(struct agent *a, uint32_t ifindex)
+{
+	if (a->nknown == a->capknown) {
+		size_t cap = a->capknown ? a->capknown * 2 : 256;
+		uint32_t *k = realloc(a->known, cap * sizeof(*k));
+		if (!k)
+			return;
+		a->known = k;
+		a->capknown = cap;
+	}
+	a->known[a->nknown++] = ifindex;
+}
+
+static void forget_known(struct agent *a, uint32_t ifindex)
+{
+	for (size_t i = 0; i < a->nknown; i++)
+		if (a->known[i] == ifindex) {
+			a->known[i] = a->known[--a->nknown];
+			break;
+		}
+	for (int i = 0; i < MAX_PENDING; i++)
+		if (a->pending[i].ifindex == ifindex)
+			a->pending[i].ifindex = 0;
+}
+
+static void note_newlink(struct agent *a, uint32_t ifindex, struct nlattr *name)
+{
+	if (!ifindex || is_known(a, ifindex))
+		return;
+	add_known(a, ifindex);
+	for (int i = 0; i < MAX_PENDING; i++) {
+		if (a->pending[i].ifindex)
+			continue;
+		a->pending[i].ifindex = ifindex;
+		a->pending[i].created_real_ns = mg_now_real_ns();
+		a->pending[i].name[0] = 0;
+		if (name)
+			mg_strlcpy(a->pending[i].name, nla_data(name), sizeof(a->pending[i].name));
+		return;
+	}
+}
+
+/* New links whose tag appeared: report creation -> guarded latency. */
+static void check_pending(struct agent *a)
+{
+	uint64_t now = mg_now_real_ns();
+
+	for (int i = 0; i < MAX_PENDING; i++) {
+		struct pending_link *p = &a->pending[i];
+		struct mg_link_key key = { .netns_cookie = a->own_cookie };
+		struct mg_tag tag;
+
+		if (!p->ifindex)
+			continue;
+		key.ifindex = p->ifindex;
+		if (bpf_map_lookup_elem(a->st.guarded_fd, &key, &tag) == 0) {
+			char d[MG_DOMAIN_LEN + 1];
+			mg_strlcpy(d, tag.domain, sizeof(d));
+			agent_log(a, "guarded %s (ifindex %u, domain %s) %.1f ms after its creation "
+				  "was notified (tagged by %s)", p->name, p->ifindex, d,
+				  tag.tagged_at_ns > p->created_real_ns
+					  ? (double)(tag.tagged_at_ns - p->created_real_ns) / 1e6 : 0.0,
+				  mg_source_name(tag.tagged_by));
+			p->ifindex = 0;
+		} else if (now - p->created_real_ns > 300ull * 1000000000ull) {
+			p->ifindex = 0;   /* never guarded: not a libvirt-owned link */
+		}
+	}
+}
+
+static void load_known(struct agent *a)
+{
+	struct if_nameindex *ni = if_nameindex(), *p;
+
+	if (!ni)
+		return;
+	for (p = ni; p->if_index; p++)
+		add_known(a, p->if_index);
+	if_freenameindex(ni);
+}
+
+/* Status directory: watched with inotify; re-armed when it appears later. */
+static void watch_status_dir(struct agent *a)
+{
+	if (!a->conf.watch_status)
+		return;
+	if (a->ino_fd < 0) {
+		a->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (a->ino_fd < 0) {
+			mg_warn("inotify: %s: status files are read only at start", strerror(errno));
+			return;
+		}
+	}
+	if (a->ino_wd >= 0)
+		return;
+	a->ino_wd = inotify_add_watch(a->ino_fd, a->conf.status_dir,
+				      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+					      IN_DELETE_SELF | IN_MOVE_SELF);
+	if (a->ino_wd >= 0) {
+		agent_log(a, "watching libvirt status files in %s", a->conf.status_dir);
+		mg_own_reconcile(&a->om, a->conf.status_dir, agent_log, a);
+	}
+}
+
+static void on_inotify(struct agent *a)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(a->ino_fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
+				if (a->ino_wd >= 0)
+					inotify_rm_watch(a->ino_fd, a->ino_wd);
+				a->ino_wd = -1;
+			} else if (ev->len) {
+				mg_own_status_changed(&a->om, a->conf.status_dir, ev->name,
+						      (ev->mask & (IN_DELETE | IN_MOVED_FROM)) != 0,
+						      agent_log, a);
+			}
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
 /* rtnetlink: a guarded link in the agent's netns disappeared. With the kernel guard the
  * fentry expiry already dropped the tag and reported; without it this is all we see. */
 static int on_link_msg(struct nl_msg *msg, void *arg)
@@ -139,9 +315,16 @@ static int on_link_msg(struct nl_msg *msg, void *arg)
 	struct mg_event e = {};
 	struct timespec ts;
 
-	if (nh->nlmsg_type != RTM_DELLINK || nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
 		return NL_OK;
 	ifi = nlmsg_data(nh);
+	if (nh->nlmsg_type == RTM_NEWLINK) {
+		note_newlink(a, (uint32_t)ifi->ifi_index, nlmsg_find_attr(nh, sizeof(*ifi), IFLA_IFNAME));
+		return NL_OK;
+	}
+	if (nh->nlmsg_type != RTM_DELLINK)
+		return NL_OK;
+	forget_known(a, (uint32_t)ifi->ifi_index);
 	key.netns_cookie = a->own_cookie;
 	key.ifindex = (uint32_t)ifi->ifi_index;
 	if (bpf_map_lookup_elem(a->st.guarded_fd, &key, &tag))
@@ -294,13 +477,20 @@ static int take_pidfile(void)
 	return fd;
 }
 
+#define RUN_USAGE "usage: macvguard run [--mode enforce|audit] [-j] [--config FILE] " \
+		  "[--status-dir DIR]\n"
+
 int mg_cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = { { "mode", required_argument, NULL, 'm' },
 					      { "json", no_argument, NULL, 'j' },
+					      { "config", required_argument, NULL, 'c' },
+					      { "status-dir", required_argument, NULL, 's' },
 					      { NULL, 0, NULL, 0 } };
-	struct agent a = { .sigfd = -1, .listen_fd = -1, .json = mg_json };
-	struct pollfd pfd[4 + MAX_CLIENTS];
+	struct agent a = { .sigfd = -1, .listen_fd = -1, .json = mg_json, .td_fd = -1,
+			   .ino_fd = -1, .ino_wd = -1 };
+	const char *conf_path = MG_DEFAULT_CONF, *status_dir = NULL;
+	struct pollfd pfd[5 + MAX_CLIENTS];
 	unsigned mode = MG_MODE_ENFORCE;
 	bool mode_given = false;
 	struct timespec last = { 0 }, now;
@@ -308,8 +498,12 @@ int mg_cmd_run(int argc, char **argv)
 	int c, i, pidfd, rc = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:j", opts, NULL)) != -1) {
-		if (c == 'm') {
+	while ((c = getopt_long(argc, argv, "m:jc:s:", opts, NULL)) != -1) {
+		if (c == 'c') {
+			conf_path = optarg;
+		} else if (c == 's') {
+			status_dir = optarg;
+		} else if (c == 'm') {
 			if (mg_parse_mode(optarg, &mode)) {
 				mg_err("--mode: enforce or audit");
 				return 2;
@@ -318,14 +512,21 @@ int mg_cmd_run(int argc, char **argv)
 		} else if (c == 'j') {
 			a.json = true;
 		} else {
-			fprintf(stderr, "usage: macvguard run [--mode enforce|audit] [-j]\n");
+			fprintf(stderr, RUN_USAGE);
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: macvguard run [--mode enforce|audit] [-j]\n");
+		fprintf(stderr, RUN_USAGE);
 		return 2;
 	}
+	mg_conf_defaults(&a.conf);
+	if (mg_conf_load(conf_path, &a.conf))
+		mg_warn("cannot read %s: %s: using defaults", conf_path, strerror(errno));
+	if (status_dir)
+		mg_strlcpy(a.conf.status_dir, status_dir, sizeof(a.conf.status_dir));
+	if (!mode_given && strcmp(a.conf.mode, "enforce"))
+		mg_parse_mode(a.conf.mode, &mode), mode_given = true;
 	if (geteuid() != 0) {
 		mg_err("run needs root (BPF and netlink administration)");
 		return 1;
@@ -360,6 +561,19 @@ int mg_cmd_run(int argc, char **argv)
 			a.st.feat.mode_reason);
 	}
 	write_status(&a);
+	a.om.guarded_fd = a.st.guarded_fd;
+	a.om.counts_fd = a.st.counts_fd;
+	a.td_fd = mg_teardown_open(true);
+	if (a.td_fd < 0)
+		mg_warn("cannot create %s: %s: events will not name the domain being torn down",
+			MG_TEARDOWN_PIN, strerror(-a.td_fd));
+	load_known(&a);
+	watch_status_dir(&a);
+	if (a.ino_wd < 0) {
+		agent_log(&a, "status directory %s not there (yet): reconciling tags only, "
+			  "watching for it every second", a.conf.status_dir);
+		mg_own_reconcile(&a.om, a.conf.status_dir, agent_log, &a);
+	}
 	a.rb = ring_buffer__new(a.st.events_fd, on_ring_event, &a, NULL);
 	if (!a.rb) {
 		mg_err("cannot open the event ring buffer: %s", strerror(errno));
@@ -381,6 +595,7 @@ int mg_cmd_run(int argc, char **argv)
 		pfd[n++] = (struct pollfd){ .fd = ring_buffer__epoll_fd(a.rb), .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = a.nl ? nl_socket_get_fd(a.nl) : -1, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = a.listen_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = a.ino_wd >= 0 ? a.ino_fd : -1, .events = POLLIN };
 		for (i = 0; i < MAX_CLIENTS; i++)
 			pfd[n++] = (struct pollfd){ .fd = a.clients[i], .events = 0 };
 		r = poll(pfd, (nfds_t)n, 500);
@@ -401,8 +616,11 @@ int mg_cmd_run(int argc, char **argv)
 			nl_recvmsgs_default(a.nl);
 		if (pfd[3].revents & POLLIN)
 			accept_client(&a);
+		if (pfd[4].revents & POLLIN)
+			on_inotify(&a);
+		check_pending(&a);
 		for (i = 0; i < MAX_CLIENTS; i++) {
-			if (pfd[4 + i].fd >= 0 && (pfd[4 + i].revents & (POLLHUP | POLLERR))) {
+			if (pfd[5 + i].fd >= 0 && (pfd[5 + i].revents & (POLLHUP | POLLERR))) {
 				close(a.clients[i]);
 				a.clients[i] = -1;
 			}
@@ -411,6 +629,9 @@ int mg_cmd_run(int argc, char **argv)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec != last.tv_sec) {
 			check_owners(&a);
+			if (a.ino_wd < 0)
+				watch_status_dir(&a);
+			mg_teardown_prune(a.td_fd, 60ull * 1000000000ull);
 			last = now;
 		}
 	}
@@ -424,6 +645,11 @@ out:
 	for (i = 0; i < MAX_CLIENTS; i++)
 		if (a.clients[i] >= 0)
 			close(a.clients[i]);
+	if (a.ino_fd >= 0)
+		close(a.ino_fd);
+	if (a.td_fd >= 0)
+		close(a.td_fd);
+	free(a.known);
 	if (a.listen_fd >= 0) {
 		close(a.listen_fd);
 		unlink(MG_EVENTS_SOCK);
@@ -551,7 +777,7 @@ int mg_cmd_monitor(int argc, char **argv)
 		if (w.kind == MG_WIRE_LOST)
 			mg_print_lost(stdout, w.lost, w.where, json);
 		else if (mg_event_matches(&w.ev, &filt))
-			mg_event_print(stdout, &w.ev, json);
+			mg_event_print_td(stdout, &w.ev, w.teardown, json);
 	}
 	close(fd);
 	return 0;

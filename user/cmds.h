@@ -24,6 +24,7 @@ struct mg_wire {
 	__u64 lost;            /* MG_WIRE_LOST: how many */
 	char  where[32];       /* MG_WIRE_LOST: "kernel ring buffer" / "monitor socket" */
 	struct mg_event ev;    /* MG_WIRE_EVENT */
+	char  teardown[MG_DOMAIN_LEN]; /* domain whose libvirt teardown sent it, or "" */
 };
 
 #endif

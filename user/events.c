@@ -55,11 +55,26 @@ json_object *mg_event_json(const struct mg_event *e)
 
 void mg_event_print(FILE *out, const struct mg_event *e, bool json)
 {
-	char ts[64], comm[MG_COMM_LEN + 1], ifname[MG_IFNAMSIZ + 1], domain[MG_DOMAIN_LEN + 1];
-	char who[64], link[48];
+	mg_event_print_td(out, e, NULL, json);
+}
 
+void mg_event_print_td(FILE *out, const struct mg_event *e, const char *teardown, bool json)
+{
+	char ts[64], comm[MG_COMM_LEN + 1], ifname[MG_IFNAMSIZ + 1], domain[MG_DOMAIN_LEN + 1];
+	char who[64], link[48], td[MG_DOMAIN_LEN + 64] = "";
+
+	if (teardown && teardown[0]) {
+		char d[MG_DOMAIN_LEN + 1];
+		mg_strlcpy(d, teardown, sizeof(d));
+		snprintf(td, sizeof(td), " requested by the teardown of domain %s", d);
+	}
 	if (json) {
 		json_object *o = mg_event_json(e);
+		if (td[0]) {
+			char d[MG_DOMAIN_LEN + 1];
+			mg_strlcpy(d, teardown, sizeof(d));
+			json_object_object_add(o, "teardown_of", json_object_new_string(d));
+		}
 		fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								     JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
@@ -75,9 +90,9 @@ void mg_event_print(FILE *out, const struct mg_event *e, bool json)
 		snprintf(link, sizeof(link), "%s(%u)", ifname, e->ifindex);
 	else
 		snprintf(link, sizeof(link), "-");
-	fprintf(out, "%s %-5s %-6s %-16s via %-10s owner=%s(pid %u) by %-24s %s\n", ts,
+	fprintf(out, "%s %-5s %-6s %-16s via %-10s owner=%s(pid %u) by %-24s %s%s\n", ts,
 		mg_verdict_name(e->verdict), mg_action_name(e->action), link, mg_how_name(e->how),
-		domain[0] ? domain : "-", e->owner_pid, who, mg_reason_name(e->reason));
+		domain[0] ? domain : "-", e->owner_pid, who, mg_reason_name(e->reason), td);
 	fflush(out);
 }
 

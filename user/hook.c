@@ -9,9 +9,12 @@
  * taints the domain), so the sanitized document is printed only when the rule
  * removed something. See docs/xml-rules.md. */
 #include "hook.h"
+#include "ownership.h"
+#include "teardown.h"
 #include "xml_cmd.h"
 #include "xmlrules.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,6 +27,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 
 /* ---- logging ------------------------------------------------------------------- */
 
@@ -136,21 +140,175 @@ static int op_filter_xml(const struct hook_ctx *h)
 	return 0;
 }
 
+/* ---- ownership ops: they talk to the pinned maps directly (no agent needed) ------- */
+
+static void own_log(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void own_log(void *ctx, const char *fmt, ...)
+{
+	const struct hook_ctx *h = ctx;
+	char msg[900];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	hook_log(LOG_INFO, "%s %s: %s", h->domain, h->op, msg);
+}
+
+static const char *status_dir(void)
+{
+	static struct mg_conf conf;
+	const char *env = getenv("MACVGUARD_STATUS_DIR");
+
+	if (env && env[0] == '/')
+		return env;
+	mg_conf_defaults(&conf);
+	mg_conf_load(getenv("MACVGUARD_CONF") ? getenv("MACVGUARD_CONF") : MG_DEFAULT_CONF, &conf);
+	return conf.status_dir;
+}
+
+/* The guarded/counts maps of a running (or earlier) agent of this ABI; -1 when absent. */
+static int open_maps(const struct hook_ctx *h, struct mg_own_maps *m)
+{
+	struct mg_config cfg = {};
+	__u32 zero = 0;
+	int cfd;
+
+	m->guarded_fd = m->counts_fd = -1;
+	cfd = bpf_obj_get(MG_PIN_DIR "/mg_config");
+	if (cfd < 0) {
+		hook_log(LOG_NOTICE, "%s %s: no macvguard state under %s (agent never ran): "
+			 "nothing recorded", h->domain, h->op, MG_PIN_DIR);
+		return -1;
+	}
+	if (bpf_map_lookup_elem(cfd, &zero, &cfg) || cfg.abi_version != MG_ABI_VERSION) {
+		hook_log(LOG_WARNING, "%s %s: pinned state has ABI %u, this hook speaks %u: "
+			 "nothing recorded", h->domain, h->op, cfg.abi_version, MG_ABI_VERSION);
+		close(cfd);
+		return -1;
+	}
+	close(cfd);
+	m->guarded_fd = bpf_obj_get(MG_PIN_DIR "/mg_guarded");
+	m->counts_fd = bpf_obj_get(MG_PIN_DIR "/mg_counts");
+	if (m->guarded_fd < 0) {
+		hook_log(LOG_WARNING, "%s %s: cannot open %s/mg_guarded: %s", h->domain, h->op,
+			 MG_PIN_DIR, strerror(errno));
+		if (m->counts_fd >= 0)
+			close(m->counts_fd);
+		return -1;
+	}
+	return 0;
+}
+
+static void close_maps(struct mg_own_maps *m)
+{
+	if (m->guarded_fd >= 0)
+		close(m->guarded_fd);
+	if (m->counts_fd >= 0)
+		close(m->counts_fd);
+}
+
+/* started / reconnect: the domain XML (with <target dev>) on stdin, QEMU's pid in the
+ * pid file beside the status file: tag now, before the status-file watcher would. */
+static int op_claim(const struct hook_ctx *h)
+{
+	struct mg_domstatus *ds = NULL;
+	struct mg_own_maps m;
+	char *buf = NULL, err[256];
+	size_t len = 0;
+	uint32_t pid;
+	int rc;
+
+	rc = mg_read_fd(STDIN_FILENO, MG_STATUS_MAX_SIZE, 1, &buf, &len);
+	if (rc) {
+		hook_log(LOG_ERR, "%s %s: cannot read the domain XML: %s", h->domain, h->op,
+			 rc > 0 ? "larger than the size limit" : strerror(errno));
+		return 0;
+	}
+	if (open_maps(h, &m))
+		goto out;
+	ds = malloc(sizeof(*ds));
+	if (!ds)
+		goto out_maps;
+	if (mg_status_parse(buf, len, ds, err, sizeof(err))) {
+		hook_log(LOG_ERR, "%s %s: domain XML skipped: %s", h->domain, h->op, err);
+		goto out_maps;
+	}
+	if (strcmp(ds->name, h->domain)) {
+		hook_log(LOG_WARNING, "%s %s: XML names domain '%s': skipped", h->domain, h->op,
+			 ds->name);
+		goto out_maps;
+	}
+	pid = mg_own_pidfile(status_dir(), h->domain);
+	if (!pid) {
+		hook_log(LOG_WARNING, "%s %s: no QEMU pid in %s/%s.pid: the status-file watcher "
+			 "will tag", h->domain, h->op, status_dir(), h->domain);
+		goto out_maps;
+	}
+	mg_own_claim(&m, ds, pid, MG_SRC_HOOK, own_log, (void *)h);
+out_maps:
+	close_maps(&m);
+out:
+	free(ds);
+	free(buf);
+	return 0;
+}
+
+/* stopped: this libvirtd worker thread is about to tear the domain down (and send the
+ * RTM_DELLINKs): record it so guard events name the domain being torn down. */
+static int op_stopped(const struct hook_ctx *h)
+{
+	uint32_t tgid = (uint32_t)getppid(), tid;
+	int fd = mg_teardown_open(false);
+
+	if (fd < 0) {
+		hook_log(LOG_NOTICE, "%s %s: no %s (agent never ran): teardown not recorded",
+			 h->domain, h->op, MG_TEARDOWN_PIN);
+		return 0;
+	}
+	tid = mg_forking_thread(tgid, (uint32_t)getpid());
+	if (mg_teardown_begin(fd, h->domain, NULL, tgid, tid))
+		hook_log(LOG_WARNING, "%s %s: cannot record the teardown: %s", h->domain, h->op,
+			 strerror(errno));
+	else
+		hook_log(LOG_INFO, "%s %s: teardown by libvirtd pid %u thread %u", h->domain,
+			 h->op, tgid, tid);
+	close(fd);
+	return 0;
+}
+
+/* release: the teardown is over; the domain's links are no longer its. */
+static int op_release(const struct hook_ctx *h)
+{
+	struct mg_own_maps m;
+	int fd = mg_teardown_open(false);
+
+	if (fd >= 0) {
+		mg_teardown_end(fd, h->domain);
+		close(fd);
+	}
+	if (open_maps(h, &m) == 0) {
+		mg_own_drop(&m, h->domain, NULL, "domain released", own_log, (void *)h);
+		close_maps(&m);
+	}
+	return 0;
+}
+
 /* One entry per qemu hook operation libvirt knows (docs/hooks.rst). NULL: nothing to
- * do yet (later issues hang work here). Unknown operations are ignored as well. */
+ * do. Unknown operations are ignored as well. */
 static const struct {
 	const char *op;
 	int (*fn)(const struct hook_ctx *h);
 } qemu_ops[] = {
 	{ "prepare", NULL },
 	{ "start", NULL },
-	{ "started", NULL },
-	{ "stopped", NULL },
-	{ "release", NULL },
+	{ "started", op_claim },
+	{ "stopped", op_stopped },
+	{ "release", op_release },
 	{ "migrate", op_filter_xml },
 	{ "restore", op_filter_xml },
-	{ "reconnect", NULL },
-	{ "attach", NULL },
+	{ "reconnect", op_claim },
+	{ "attach", op_claim },
 };
 
 /* Even a crash of ours must not fail the libvirt operation: nothing has been written
@@ -194,9 +352,12 @@ int mg_hook_qemu(int argc, char **argv)
 static const struct option inst_opts[] = {
 	{ "hooks-dir", required_argument, NULL, 'd' },
 	{ "binary", required_argument, NULL, 'b' },
+	{ "reload", no_argument, NULL, 'r' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+static int want_reload;
 
 static int inst_args(int argc, char **argv, int install, const char **dir, const char **bin)
 {
@@ -204,11 +365,13 @@ static int inst_args(int argc, char **argv, int install, const char **dir, const
 
 	*dir = MG_HOOK_DEFAULT_DIR;
 	*bin = NULL;
+	want_reload = 0;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:b:h", inst_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:b:rh", inst_opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': *dir = optarg; break;
+		case 'r': want_reload = 1; break;
 		case 'b':
 			if (!install)
 				goto usage;
@@ -223,7 +386,7 @@ static int inst_args(int argc, char **argv, int install, const char **dir, const
 		goto usage;
 	return 0;
 usage:
-	fprintf(stderr, "usage: macvguard hook %s [--hooks-dir DIR]%s\n",
+	fprintf(stderr, "usage: macvguard hook %s [--hooks-dir DIR]%s [--reload]\n",
 		install ? "install" : "uninstall", install ? " [--binary PATH]" : "");
 	return -1;
 }
@@ -274,7 +437,44 @@ static int mkdir_p(const char *dir)
 
 static const char reload_note[] =
 	"libvirtd reads hooks only when it starts or reloads: run "
-	"'systemctl reload libvirtd' (or virtqemud) or restart it.\n";
+	"'systemctl reload libvirtd' (or virtqemud) or restart it, or pass --reload.\n";
+
+/* libvirt discovers hook scripts at daemon start and on SIGHUP (reload). */
+static void reload_or_say(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int found = 0;
+
+	if (!want_reload) {
+		fputs(reload_note, stdout);
+		return;
+	}
+	while (d && (e = readdir(d))) {
+		char path[300], comm[64] = "";
+		FILE *f;
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+		if (strcmp(comm, "libvirtd") && strcmp(comm, "virtqemud"))
+			continue;
+		found++;
+		if (kill(atoi(e->d_name), SIGHUP))
+			printf("could not reload %s (pid %s): %s\n", comm, e->d_name, strerror(errno));
+		else
+			printf("reloaded %s (pid %s, SIGHUP): it now runs the hook\n", comm, e->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (!found)
+		printf("no libvirtd or virtqemud running: it reads the hook when it starts\n");
+}
 
 int mg_hook_install(int argc, char **argv)
 {
@@ -343,7 +543,7 @@ int mg_hook_install(int argc, char **argv)
 	}
 	printf("%s %s (runs %s hook qemu ...)\n", state == 1 ? "updated" : "installed", path,
 	       bin);
-	fputs(reload_note, stdout);
+	reload_or_say();
 	return 0;
 }
 
@@ -376,7 +576,7 @@ int mg_hook_uninstall(int argc, char **argv)
 		return 1;
 	}
 	printf("removed %s\n", path);
-	fputs(reload_note, stdout);
+	reload_or_say();
 	return 0;
 }
 

@@ -11,7 +11,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "run", mg_cmd_run, "run [--mode enforce|audit]   load/adopt the guard, print live events" },
+	{ "run", mg_cmd_run, "run [--mode M] [--config F] [--status-dir D]  guard + libvirt ownership, live events" },
 	{ "stop", mg_cmd_stop, "stop [--unpin]               stop the agent; --unpin removes the guard" },
 	{ "status", mg_cmd_status, "status                       kernel features, guard mode and why" },
 	{ "tag", mg_cmd_tag, "tag IFNAME --domain D [--uuid U] --pid P [--netns N]" },
@@ -21,7 +21,7 @@ static const struct command commands[] = {
 	{ "mode", mg_cmd_mode, "mode [enforce|audit]" },
 	{ "monitor", mg_cmd_monitor, "monitor [--ifname N] [--domain D] [--verdict V]" },
 	{ "xml", mg_cmd_xml, "xml sanitize|check ...       libvirt's generated-name rules" },
-	{ "hook", mg_cmd_hook, "hook qemu DOMAIN OP SUBOP EXTRA | hook install|uninstall" },
+	{ "hook", mg_cmd_hook, "hook qemu DOMAIN OP SUBOP EXTRA | hook install|uninstall [--reload]" },
 };
 
 static void usage(FILE *out)

@@ -22,8 +22,9 @@
 #define PIN_LINK_UNREG  MG_PIN_DIR "/link_unregister"
 #define PIN_LINK_NETNS  MG_PIN_DIR "/link_netns_move"
 
+/* The BPF object's maps; the first five are opened by CLI commands (open_pinned_maps). */
 static const char *const pinned_maps[] = { "mg_guarded", "mg_counts", "mg_config",
-					   "mg_stats", "mg_events" };
+					   "mg_stats", "mg_events", "mg_teardown" };
 static const char *const pinned_links[] = { PIN_LINK_LSM, PIN_LINK_UNREG, PIN_LINK_NETNS };
 
 static bool path_exists(const char *p)
@@ -269,7 +270,8 @@ static int ensure_bpffs(void)
 static void set_map_pins(struct guard_bpf *skel)
 {
 	struct bpf_map *maps[] = { skel->maps.mg_guarded, skel->maps.mg_counts,
-				   skel->maps.mg_config, skel->maps.mg_stats, skel->maps.mg_events };
+				   skel->maps.mg_config, skel->maps.mg_stats, skel->maps.mg_events,
+				   skel->maps.mg_teardown };
 	char path[256];
 	size_t i;
 

@@ -389,14 +389,14 @@ int mg_cmd_links(int argc, char **argv)
 	if (mg_json)
 		arr = json_object_new_array();
 	else
-		printf("%-15s %7s %-10s %-8s %-20s %7s %-7s %-10s %5s %5s %5s %s\n", "IFNAME", "IFINDEX",
-		       "NETNS", "KIND", "DOMAIN", "PID", "OWNER", "IN-USE", "DENY", "AUDIT", "ALLOW",
-		       "FLAGS");
+		printf("%-15s %7s %-10s %-8s %-10s %-16s %-36s %7s %-5s %-7s %-27s %-11s %4s %5s %5s %s\n",
+		       "IFNAME", "IFINDEX", "NETNS", "KIND", "LOWER", "DOMAIN", "UUID", "PID", "OWNER",
+		       "IN-USE", "TAGGED-SINCE", "TAGGED-BY", "DENY", "AUDIT", "ALLOW", "FLAGS");
 	while (bpf_map_get_next_key(st.guarded_fd, prev, &next) == 0) {
 		struct mg_counts counts = {};
 		struct mg_tag tag;
 		char name[MG_IFNAMSIZ] = "", netns[256] = "", uuid[37], since[64], pids[256];
-		char domain[MG_DOMAIN_LEN + 1];
+		char domain[MG_DOMAIN_LEN + 1], lower[MG_IFNAMSIZ + 8] = "";
 		const char *inuse;
 		bool alive;
 		int holders;
@@ -415,6 +415,15 @@ int mg_cmd_links(int argc, char **argv)
 		inuse = holders < 0 ? "unknown" : (holders > 0 && alive ? "yes" : "no");
 		mg_uuid_format(tag.uuid, uuid);
 		mg_format_time(tag.tagged_at_ns, since, sizeof(since));
+		{
+			char ln[MG_IFNAMSIZ] = "", ns2[256];
+			if (tag.lower_ifindex)
+				current_name(key.netns_cookie, tag.lower_ifindex, ln, ns2, sizeof(ns2));
+			if (ln[0])
+				mg_strlcpy(lower, ln, sizeof(lower));
+			else if (tag.lower_ifindex)
+				snprintf(lower, sizeof(lower), "if%u", tag.lower_ifindex);
+		}
 		if (mg_json) {
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "ifname", json_object_new_string(name));
@@ -423,6 +432,7 @@ int mg_cmd_links(int argc, char **argv)
 			json_object_object_add(o, "netns_cookie", json_object_new_uint64(key.netns_cookie));
 			json_object_object_add(o, "kind", json_object_new_string(mg_kind_name(tag.kind)));
 			json_object_object_add(o, "lower_ifindex", json_object_new_int64(tag.lower_ifindex));
+			json_object_object_add(o, "lower", json_object_new_string(lower));
 			json_object_object_add(o, "domain", json_object_new_string(domain));
 			json_object_object_add(o, "uuid", uuid[0] ? json_object_new_string(uuid) : NULL);
 			json_object_object_add(o, "owner_pid", json_object_new_int64(tag.owner_pid));
@@ -437,9 +447,10 @@ int mg_cmd_links(int argc, char **argv)
 			json_object_object_add(o, "allow", json_object_new_uint64(counts.allow));
 			json_object_array_add(arr, o);
 		} else {
-			printf("%-15s %7u %-10s %-8s %-20s %7u %-7s %-10s %5llu %5llu %5llu %s\n", name,
-			       key.ifindex, netns[0] ? netns : "-", mg_kind_name(tag.kind), domain,
-			       tag.owner_pid, alive ? "alive" : "gone", inuse,
+			printf("%-15s %7u %-10s %-8s %-10s %-16s %-36s %7u %-5s %-7s %-27s %-11s %4llu %5llu %5llu %s\n",
+			       name, key.ifindex, netns[0] ? netns : "-", mg_kind_name(tag.kind),
+			       lower[0] ? lower : "-", domain, uuid[0] ? uuid : "-", tag.owner_pid,
+			       alive ? "alive" : "gone", inuse, since, mg_source_name(tag.tagged_by),
 			       (unsigned long long)counts.deny, (unsigned long long)counts.audit,
 			       (unsigned long long)counts.allow,
 			       tag.flags & MG_TAG_RELEASED ? "released" : "-");

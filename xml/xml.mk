@@ -8,7 +8,11 @@ XML_CFLAGS   = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -g -Iuser \
 XML_LIBS     = $(shell pkg-config --libs $(XML_PKGS))
 XML_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 XML_LIB_SRC  = user/xmlrules.c
-XML_CLI_SRC  = user/xml_cmd.c user/hook.c user/xmlrules.c tests/xml/cli_main.c
+XML_CLI_SRC  = user/xml_cmd.c user/hook.c user/xmlrules.c tests/xml/cli_main.c \
+               user/ownparse.c user/ownership.c user/common.c user/netns.c
+# The hook's ownership ops (issue 5) talk to pinned BPF maps and netlink.
+XML_CLI_FLAGS = -Ibpf $(shell pkg-config --cflags libbpf libnl-route-3.0 libnl-3.0)
+XML_CLI_LIBS  = $(shell pkg-config --libs libbpf libnl-route-3.0 libnl-3.0)
 XML_HDRS     = user/xmlrules.h user/xml_cmd.h user/hook.h
 FUZZ_SECONDS ?= 600
 XML_FUZZ_CORPUS = $(BUILD)/fuzz/xml-corpus
@@ -34,7 +38,7 @@ $(BUILD)/asan/xml-unit: tests/xml/unit.c $(XML_LIB_SRC) $(XML_HDRS)
 
 $(BUILD)/asan/macvguard-xml: $(XML_CLI_SRC) $(XML_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(XML_CFLAGS) -O1 $(XML_SAN) -o $@ $(XML_CLI_SRC) $(XML_LIBS)
+	$(CLANG) $(XML_CFLAGS) $(XML_CLI_FLAGS) -O1 $(XML_SAN) -o $@ $(XML_CLI_SRC) $(XML_LIBS) $(XML_CLI_LIBS)
 
 $(BUILD)/fuzz/xml-fuzz: tests/fuzz/xml_fuzz.c $(XML_LIB_SRC) $(XML_HDRS)
 	@mkdir -p $(@D)

@@ -1316,6 +1316,8 @@ static void t_policy(void)
 	X(mg_tag, ifname) X(mg_tag, tagged_by) X(mg_tag, pad) \
 	X(mg_counts, deny) X(mg_counts, audit) X(mg_counts, allow) \
 	X(mg_config, abi_version) X(mg_config, mode) \
+	X(mg_teardown, domain) X(mg_teardown, uuid) X(mg_teardown, since_ns) \
+	X(mg_teardown, until_ns) X(mg_teardown, tgid) X(mg_teardown, tid) \
 	X(mg_stats, route_sends) X(mg_stats, link_msgs) X(mg_stats, events) \
 	X(mg_stats, events_lost) X(mg_stats, fail_closed) X(mg_stats, tags_expired) \
 	X(mg_event, ts_boot_ns) X(mg_event, req_netns_cookie) X(mg_event, link_netns_cookie) \
@@ -1324,8 +1326,8 @@ static void t_policy(void)
 	X(mg_event, queues) X(mg_event, msg_type) X(mg_event, msg_index) X(mg_event, action) \
 	X(mg_event, how) X(mg_event, verdict) X(mg_event, reason) X(mg_event, mode) \
 	X(mg_event, queues_state) X(mg_event, pad) X(mg_event, comm) X(mg_event, ifname) \
-	X(mg_event, req_name) X(mg_event, domain) X(mg_event, uuid)
-#define ABI_STRUCTS(X) X(mg_link_key) X(mg_tag) X(mg_counts) X(mg_config) X(mg_stats) X(mg_event)
+	X(mg_event, req_name) X(mg_event, domain) X(mg_event, uuid) X(mg_event, teardown)
+#define ABI_STRUCTS(X) X(mg_link_key) X(mg_tag) X(mg_counts) X(mg_config) X(mg_teardown) X(mg_stats) X(mg_event)
 
 static void print_abi_asserts(void)
 {

@@ -1,0 +1,120 @@
+#!/bin/bash
+# macvguard with a real libvirtd 9.0 + QEMU in the Debian 6.1 test guest (BPF LSM):
+# the agent runs, its hook is installed, nobody calls `macvguard tag`.
+#  0. baseline without macvguard: d2's failed start deletes d1's guestnic0 (the bug)
+#  1. with macvguard: d2's failed start is refused, d1 keeps its link and QEMU fd, and the
+#     deny event names the owner (d1) and the domain being torn down (d2)
+#  2. virsh destroy, kill -9 of QEMU, virsh detach-interface still remove the link
+#  3. libvirtd restart (reconnect) and agent restart keep the tag
+set -u
+. "$MG_ROOT/tests/guest/lib.sh"
+. "$MG_ROOT/tests/guest/libvirt-lib.sh"
+
+cleanup() { agent_stop; virsh -q destroy d1 >/dev/null 2>&1; lv_stop_daemon; kill "${SYSLOGD:-}" 2>/dev/null; }
+trap cleanup EXIT
+# step NAME FUNC: like check, but in this shell (FUNC sets AGENT / LIBVIRTD)
+step() { local name=$1; shift; if "$@" >>"$OUT/steps.log" 2>&1; then ok "$name"; else fail "$name" "$(tail -n 1 "$OUT/steps.log")"; fi; }
+
+lv_setup
+step "libvirtd starts" lv_start_daemon
+check "define d1 and d2 (both ask for target dev guestnic0)" lv_define
+
+# ---- 0. baseline: no macvguard -------------------------------------------------------
+if virsh -q start d1 >"$OUT/start.log" 2>&1 && wait_for 10 qemu_holds_tap d1 guestnic0; then
+    ok "baseline: d1 runs, its QEMU holds guestnic0's tap"
+else fail "baseline: d1 runs" "$(tail -n 2 "$OUT/start.log")"; fi
+if virsh -q start d2 >"$OUT/start-d2.log" 2>&1; then fail "baseline: d2 start fails" "it started"
+else ok "baseline: d2 start fails ($(grep -o 'File exists' "$OUT/start-d2.log" | head -n1))"; fi
+if ! link_index guestnic0 >/dev/null; then ok "baseline (bug reproduced): d1's guestnic0 was deleted by d2's teardown"
+else fail "baseline: bug reproduced" "guestnic0 survived without macvguard"; fi
+virsh -q destroy d1 >/dev/null 2>&1
+lv_stop_daemon
+
+# ---- install macvguard as an operator would: agent, hook, then (re)start libvirtd -----
+step "agent starts (enforcing)" agent_start
+grep -q "guard enforcing" "$OUT/agent.log" && ok "agent: BPF LSM guard enforcing" || fail "agent enforcing" "$(grep 'guard ' "$OUT/agent.log" | head -n1)"
+check "macvguard hook install" "$MG" hook install --hooks-dir /etc/libvirt/hooks
+step "libvirtd restarted (reads hooks)" lv_start_daemon
+
+# ---- 1. the duplicate-name failure ---------------------------------------------------
+virsh -q start d1 >"$OUT/start.log" 2>&1
+if wait_for 10 qemu_holds_tap d1 guestnic0; then ok "d1 runs, QEMU holds guestnic0"; else fail "d1 runs" "$(tail -n 2 "$OUT/start.log")"; fi
+IDX=$(link_index guestnic0); P1=$(qemu_pid d1)
+t=$(tag_of guestnic0); read -r dom pid by use <<<"$t"
+if [ "${dom:-}" = d1 ] && [ "${pid:-}" = "$P1" ]; then ok "guestnic0 tagged automatically: domain d1, QEMU pid $P1, by $by, in use $use"
+else fail "automatic tag" "links says '${dom:-} ${pid:-} ${by:-}', QEMU pid $P1"; fi
+if grep -q "d1 started: .*guestnic0 .*d1" "$OUT/syslog"; then ok "started hook claimed guestnic0 too ($(grep -o 'd1 started: .*' "$OUT/syslog" | head -n1 | cut -c1-90))"
+else fail "started hook claimed guestnic0" "$(grep 'd1 started' "$OUT/syslog" | head -n1)"; fi
+grep -m1 "guarded guestnic0" "$OUT/agent.log" | sed 's/^/# latency: /'
+
+if virsh -q start d2 >"$OUT/start-d2.log" 2>&1; then fail "d2 start fails" "it started"; else ok "d2 start fails as before"; fi
+sleep 1
+if [ "$(link_index guestnic0)" = "$IDX" ]; then ok "d1's guestnic0 survived d2's teardown (ifindex $IDX)"; else fail "guestnic0 survived" "gone"; fi
+if qemu_holds_tap d1 guestnic0 && [ "$(qemu_pid d1)" = "$P1" ]; then ok "d1's QEMU (pid $P1) still holds /dev/tap$IDX"; else fail "QEMU fd intact" "-"; fi
+if [ "$(virsh -q domstate d1)" = running ]; then ok "d1 still running"; else fail "d1 running" "$(virsh -q domstate d1)"; fi
+n=$(events_with '"verdict":"deny"' '"ifname":"guestnic0"' '"owner_domain":"d1"' '"teardown_of":"d2"')
+if [ "$n" -ge 1 ]; then ok "deny event names owner d1 and 'teardown of domain d2'"
+else fail "deny event with both domains" "$(grep deny "$EVENTS" | tail -n1)"; fi
+grep '"verdict":"deny"' "$EVENTS" | tail -n1 | sed 's/^/# event: /'
+grep -q "virNetDevMacVLanDelete" "$OUT/libvirtd-debug.log" 2>/dev/null && echo "# libvirtd did try: $(grep -m1 'delete device' "$OUT/libvirtd-debug.log" | cut -c1-160)"
+
+# ---- 3a. libvirtd restart: reconnect keeps the tag --------------------------------------
+lv_stop_daemon
+step "libvirtd restarted with d1 running" lv_start_daemon
+sleep 2
+t=$(tag_of guestnic0); read -r dom pid by use <<<"$t"
+if [ "${dom:-}" = d1 ] && [ "${pid:-}" = "$P1" ] && [ "$(link_index guestnic0)" = "$IDX" ]; then ok "after libvirtd restart: guestnic0 still there and tagged to d1 (pid $P1)"
+else fail "tag kept over libvirtd restart" "'${dom:-} ${pid:-} ${by:-}'"; fi
+grep -q "d1 reconnect: .*guestnic0" "$OUT/syslog" 2>/dev/null && ok "reconnect hook ran ($(grep -o 'd1 reconnect: .*' "$OUT/syslog" | head -n1 | cut -c1-90))" || fail "reconnect hook ran" "no 'd1 reconnect' in syslog"
+deny0=$(events_with '"verdict":"deny"' '"teardown_of":"d2"')
+virsh -q start d2 >/dev/null 2>&1; sleep 1
+if [ "$(link_index guestnic0)" = "$IDX" ] && [ "$(events_with '"verdict":"deny"' '"teardown_of":"d2"')" -gt "$deny0" ]; then ok "after libvirtd restart: d2's failure still refused"
+else fail "refused after libvirtd restart" "-"; fi
+
+# ---- 3b. agent restart: reconcile keeps the tag ------------------------------------------
+agent_stop
+step "agent restarted" agent_start
+t=$(tag_of guestnic0); read -r dom pid by use <<<"$t"
+if [ "${dom:-}" = d1 ] && [ "${pid:-}" = "$P1" ]; then ok "after agent restart: tag kept (d1, pid $P1, by $by)"; else fail "tag kept over agent restart" "'${dom:-} ${pid:-}'"; fi
+deny0=$(events_with '"verdict":"deny"' '"teardown_of":"d2"')
+virsh -q start d2 >/dev/null 2>&1; sleep 1
+if [ "$(link_index guestnic0)" = "$IDX" ] && [ "$(events_with '"verdict":"deny"' '"teardown_of":"d2"')" -gt "$deny0" ]; then ok "after agent restart: d2's failure still refused"
+else fail "refused after agent restart" "-"; fi
+
+# ---- 2. ordinary teardowns still remove the link -----------------------------------------
+deny_all() { events_with '"verdict":"deny"'; }
+gone() { ! link_index guestnic0 >/dev/null; }
+d0=$(deny_all)
+virsh -q destroy d1 >/dev/null 2>&1
+if wait_for 10 gone; then ok "virsh destroy d1: guestnic0 removed"; else fail "destroy removes the link" "still there"; fi
+[ "$(deny_all)" = "$d0" ] && ok "virsh destroy: no refusal" || fail "destroy: no refusal" "$(grep deny "$EVENTS" | tail -n1)"
+wait_for 5 sh -c "[ -z \"\$($MG -j links | tr -d '[] \n')\" ]" && ok "no tag left after destroy" || fail "no tag left" "$("$MG" links | tail -n +2)"
+
+virsh -q start d1 >/dev/null 2>&1; wait_for 10 qemu_holds_tap d1 guestnic0
+P1=$(qemu_pid d1); d0=$(deny_all)
+kill -9 "$P1"
+if wait_for 15 gone; then ok "kill -9 QEMU: libvirtd's qemu-event thread removed guestnic0"; else fail "kill -9 removes the link" "still there"; fi
+[ "$(deny_all)" = "$d0" ] && ok "kill -9: no refusal" || fail "kill -9: no refusal" "$(grep deny "$EVENTS" | tail -n1)"
+wait_for 10 sh -c "[ \"\$(virsh -q domstate d1)\" = 'shut off' ]"
+
+virsh -q start d1 >/dev/null 2>&1; wait_for 10 qemu_holds_tap d1 guestnic0
+d0=$(deny_all)
+virsh detach-interface d1 direct --mac 52:54:00:00:00:01 --live >"$OUT/detach.log" 2>&1
+# No OS runs in the guest to acknowledge the ACPI unplug: eject the slot like a guest's
+# ACPI _EJ0 would (PCI hotplug eject register 0xae08, bus select 0xae10 = 0).
+if ! wait_for 2 gone; then
+    slot=$(virsh dumpxml d1 | sed -n "/52:54:00:00:00:01/,/<\/interface>/s/.*slot='\(0x[0-9a-f]*\)'.*/\1/p" | head -n1)
+    echo "# detach: no guest OS acks the unplug: ejecting slot $slot through the ACPI hotplug register"
+    [ -n "$slot" ] && virsh -q qemu-monitor-command d1 --hmp "o /w 0xae10 0" >>"$OUT/detach.log" 2>&1
+    [ -n "$slot" ] && virsh -q qemu-monitor-command d1 --hmp "o /w 0xae08 $((1 << slot))" >>"$OUT/detach.log" 2>&1
+    virsh -q qemu-monitor-command d1 --hmp "info pci" >>"$OUT/detach.log" 2>&1
+fi
+if wait_for 15 gone; then ok "virsh detach-interface: guestnic0 removed"; else fail "detach removes the link" "$(tail -n1 "$OUT/detach.log")"; fi
+[ "$(deny_all)" = "$d0" ] && ok "detach: no refusal" || fail "detach: no refusal" "$(grep deny "$EVENTS" | tail -n1)"
+wait_for 5 sh -c "[ -z \"\$($MG -j links | tr -d '[] \n')\" ]" && ok "no tag left after detach" || fail "no tag left after detach" "$("$MG" links | tail -n +2)"
+virsh -q destroy d1 >/dev/null 2>&1
+ip -o link show | grep -c macvtap | sed 's/^/# macvtap links left: /'
+[ "$(ip -o link show type macvtap | wc -l)" -eq 0 ] && ok "no leaked macvtap devices" || fail "no leaked devices" "$(ip -o link show type macvtap)"
+
+grep -E "macvguard-hook" "$OUT/syslog" 2>/dev/null | tail -n 12 | sed 's/^/# hook: /'
+summary

@@ -1,0 +1,492 @@
+/* Ownership from libvirt's status files and hooks: tagging, untagging, reconciling,
+ * and the teardown windows the hook records (see ownership.h, docs/libvirt.md). */
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include "netns.h"
+#include "ownership.h"
+#include "teardown.h"
+
+#define LOG(...) do { if (log) log(ctx, __VA_ARGS__); } while (0)
+
+static unsigned kind_of(const char *type)
+{
+	if (!type)
+		return MG_KIND_OTHER;
+	if (!strcmp(type, "macvtap"))
+		return MG_KIND_MACVTAP;
+	if (!strcmp(type, "macvlan"))
+		return MG_KIND_MACVLAN;
+	if (!strcmp(type, "tun"))
+		return MG_KIND_TUN;
+	if (!strcmp(type, "veth"))
+		return MG_KIND_VETH;
+	return MG_KIND_OTHER;
+}
+
+uint32_t mg_own_pidfile(const char *dir, const char *domain)
+{
+	char path[512], *buf;
+	size_t len;
+	uint32_t pid = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s.pid", dir, domain) >= (int)sizeof(path))
+		return 0;
+	if (mg_read_file(path, 64, &buf, &len))
+		return 0;
+	buf[strcspn(buf, " \n")] = 0;
+	if (!mg_parse_u32(buf, &pid))
+		pid = 0;
+	free(buf);
+	return pid;
+}
+
+/* One RTM_GETLINK dump of the current netns (one round trip for any number of names). */
+static struct nl_cache *link_cache(struct nl_sock **sk)
+{
+	struct nl_cache *cache = NULL;
+
+	*sk = nl_socket_alloc();
+	if (!*sk)
+		return NULL;
+	if (nl_connect(*sk, NETLINK_ROUTE) || rtnl_link_alloc_cache(*sk, AF_UNSPEC, &cache)) {
+		nl_socket_free(*sk);
+		*sk = NULL;
+		return NULL;
+	}
+	return cache;
+}
+
+int mg_own_claim(const struct mg_own_maps *m, const struct mg_domstatus *ds, uint32_t pid,
+		 unsigned source, mg_own_log_fn log, void *ctx)
+{
+	struct nl_sock *sk = NULL;
+	struct nl_cache *cache = NULL;
+	uint64_t start, cookie = 0;
+	int n = 0;
+
+	start = pid ? mg_proc_start_ticks(pid) : 0;
+	if (!start) {
+		LOG("domain %s: QEMU pid %u is not running: nothing tagged", ds->name, pid);
+		return 0;
+	}
+	if (mg_netns_cookie(&cookie))
+		return -EIO;
+	for (size_t i = 0; i < ds->niface; i++) {
+		const struct mg_own_iface *f = &ds->iface[i];
+		struct mg_link_key key = { .netns_cookie = cookie };
+		struct mg_tag tag = {}, old;
+		struct rtnl_link *link;
+
+		if (!mg_iface_guardable(f))
+			continue;
+		if (!cache && !(cache = link_cache(&sk))) {
+			LOG("domain %s: cannot list links: nothing tagged", ds->name);
+			return -EIO;
+		}
+		link = rtnl_link_get_by_name(cache, f->dev);
+		if (!link) {
+			LOG("domain %s: interface %s has no link in this netns: not tagged",
+			    ds->name, f->dev);
+			continue;
+		}
+		key.ifindex = (uint32_t)rtnl_link_get_ifindex(link);
+		if (bpf_map_lookup_elem(m->guarded_fd, &key, &old) == 0) {
+			if (!strncmp(old.domain, ds->name, MG_DOMAIN_LEN) && old.owner_pid == pid &&
+			    old.owner_start == start && !(old.flags & MG_TAG_OWNER_GONE)) {
+				LOG("%s (ifindex %u) already guarded for domain %s, QEMU pid %u (%s)",
+				    f->dev, key.ifindex, ds->name, pid, mg_source_name(old.tagged_by));
+				rtnl_link_put(link);
+				n++;
+				continue;       /* already ours: keep its "since" and source */
+			}
+			if (strncmp(old.domain, ds->name, MG_DOMAIN_LEN) &&
+			    !(old.flags & (MG_TAG_OWNER_GONE | MG_TAG_RELEASED)) &&
+			    mg_proc_alive(old.owner_pid, old.owner_start)) {
+				char od[MG_DOMAIN_LEN + 1];
+				mg_strlcpy(od, old.domain, sizeof(od));
+				LOG("domain %s names %s, which is guarded for domain %s (QEMU pid %u, "
+				    "alive): left with %s", ds->name, f->dev, od, old.owner_pid, od);
+				rtnl_link_put(link);
+				continue;
+			}
+		}
+		mg_strlcpy(tag.domain, ds->name, sizeof(tag.domain));
+		memcpy(tag.uuid, ds->uuid, sizeof(tag.uuid));
+		tag.owner_pid = pid;
+		tag.owner_start = start;
+		tag.tagged_at_ns = mg_now_real_ns();
+		tag.kind = kind_of(rtnl_link_get_type(link));
+		tag.lower_ifindex = (uint32_t)rtnl_link_get_link(link);
+		mg_strlcpy(tag.ifname, f->dev, sizeof(tag.ifname));
+		tag.tagged_by = source;
+		if (bpf_map_update_elem(m->guarded_fd, &key, &tag, BPF_ANY)) {
+			LOG("domain %s: cannot tag %s: %s", ds->name, f->dev, strerror(errno));
+		} else {
+			struct mg_counts zero = {};
+			if (m->counts_fd >= 0)
+				bpf_map_update_elem(m->counts_fd, &key, &zero, BPF_ANY);
+			LOG("tagged %s (ifindex %u) to domain %s, QEMU pid %u (%s)", f->dev,
+			    key.ifindex, ds->name, pid, mg_source_name(source));
+			n++;
+		}
+		rtnl_link_put(link);
+	}
+	if (cache)
+		nl_cache_free(cache);
+	if (sk)
+		nl_socket_free(sk);
+	return n;
+}
+
+struct tag_entry {
+	struct mg_link_key key;
+	struct mg_tag tag;
+};
+
+/* Snapshot of the guarded map (deleting while walking get_next_key can skip entries). */
+static size_t snapshot(int fd, struct tag_entry **out)
+{
+	struct mg_link_key key, next, *prev = NULL;
+	struct tag_entry *v = NULL;
+	size_t n = 0, cap = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (n == cap) {
+			struct tag_entry *w = realloc(v, (cap ? cap * 2 : 64) * sizeof(*v));
+			if (!w)
+				break;
+			v = w;
+			cap = cap ? cap * 2 : 64;
+		}
+		if (bpf_map_lookup_elem(fd, &key, &v[n].tag))
+			continue;
+		v[n].key = key;
+		n++;
+	}
+	*out = v;
+	return n;
+}
+
+static void drop_one(const struct mg_own_maps *m, const struct tag_entry *e, const char *why,
+		     mg_own_log_fn log, void *ctx)
+{
+	char d[MG_DOMAIN_LEN + 1], nm[MG_IFNAMSIZ + 1];
+
+	mg_strlcpy(d, e->tag.domain, sizeof(d));
+	mg_strlcpy(nm, e->tag.ifname, sizeof(nm));
+	if (bpf_map_delete_elem(m->guarded_fd, &e->key) == 0) {
+		if (m->counts_fd >= 0)
+			bpf_map_delete_elem(m->counts_fd, &e->key);
+		LOG("untagged %s (ifindex %u, domain %s, %s): %s", nm, e->key.ifindex, d,
+		    mg_source_name(e->tag.tagged_by), why);
+	}
+}
+
+static bool keep_has(const struct mg_domstatus *keep, const char *name)
+{
+	for (size_t i = 0; keep && i < keep->niface; i++)
+		if (mg_iface_guardable(&keep->iface[i]) && !strcmp(keep->iface[i].dev, name))
+			return true;
+	return false;
+}
+
+int mg_own_drop(const struct mg_own_maps *m, const char *domain, const struct mg_domstatus *keep,
+		const char *why, mg_own_log_fn log, void *ctx)
+{
+	struct tag_entry *v = NULL;
+	uint64_t cookie = 0;
+	size_t n = snapshot(m->guarded_fd, &v);
+	int dropped = 0;
+
+	mg_netns_cookie(&cookie);
+	for (size_t i = 0; i < n; i++) {
+		char cur[IF_NAMESIZE] = "";
+		if (v[i].tag.tagged_by == MG_SRC_MANUAL ||
+		    strncmp(v[i].tag.domain, domain, MG_DOMAIN_LEN))
+			continue;
+		if (keep) {
+			const char *name = v[i].tag.ifname;
+			if (v[i].key.netns_cookie == cookie && if_indextoname(v[i].key.ifindex, cur))
+				name = cur;
+			if (keep_has(keep, name))
+				continue;
+		}
+		drop_one(m, &v[i], why, log, ctx);
+		dropped++;
+	}
+	free(v);
+	return dropped;
+}
+
+void mg_own_status_changed(const struct mg_own_maps *m, const char *dir, const char *name,
+			   bool gone, mg_own_log_fn log, void *ctx)
+{
+	char domain[MG_DOMAIN_LEN + 8], path[600], err[256];
+	struct mg_domstatus *ds;
+	size_t l = strlen(name), len;
+	char *buf;
+	int rc;
+
+	if (l < 5 || strcmp(name + l - 4, ".xml") || l - 4 >= MG_DOMAIN_LEN)
+		return;
+	memcpy(domain, name, l - 4);
+	domain[l - 4] = 0;
+	if (gone) {
+		mg_own_drop(m, domain, NULL, "status file removed (domain stopped)", log, ctx);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	rc = mg_read_file(path, MG_STATUS_MAX_SIZE, &buf, &len);
+	if (rc) {
+		if (rc != -ENOENT)
+			LOG("warning: %s skipped: %s", path, rc > 0 ? "too large" : strerror(-rc));
+		return;
+	}
+	ds = malloc(sizeof(*ds));
+	if (!ds) {
+		free(buf);
+		return;
+	}
+	if (mg_status_parse(buf, len, ds, err, sizeof(err))) {
+		LOG("warning: %s skipped: %s", path, err);
+	} else if (!ds->is_status) {
+		LOG("warning: %s skipped: not a <domstatus> file", path);
+	} else if (strcmp(ds->name, domain)) {
+		LOG("warning: %s skipped: it names domain '%s'", path, ds->name);
+	} else if (!mg_status_live(ds)) {
+		mg_own_drop(m, domain, NULL, "domain is not running", log, ctx);
+	} else {
+		mg_own_claim(m, ds, ds->pid, MG_SRC_STATUS, log, ctx);
+		mg_own_drop(m, domain, ds, "no longer in the domain's status (detached)", log, ctx);
+	}
+	free(ds);
+	free(buf);
+}
+
+struct names {
+	char (*v)[MG_DOMAIN_LEN];
+	size_t n, cap;
+};
+
+void mg_own_reconcile(const struct mg_own_maps *m, const char *dir, mg_own_log_fn log, void *ctx)
+{
+	struct tag_entry *v = NULL;
+	struct names live = {};
+	uint64_t cookie = 0;
+	size_t n, i;
+	struct dirent *d;
+	DIR *dh;
+
+	mg_netns_cookie(&cookie);
+	/* 1. tags whose QEMU or link is gone, or whose ifindex now names another link */
+	n = snapshot(m->guarded_fd, &v);
+	for (i = 0; i < n; i++) {
+		char cur[IF_NAMESIZE] = "", why[128];
+		struct tag_entry *e = &v[i];
+
+		if (e->key.netns_cookie == cookie) {
+			if (!if_indextoname(e->key.ifindex, cur)) {
+				drop_one(m, e, "stale: the link is gone", log, ctx);
+				continue;
+			}
+			if (e->tag.ifname[0] && strncmp(cur, e->tag.ifname, MG_IFNAMSIZ)) {
+				snprintf(why, sizeof(why), "stale: ifindex %u is now %s (reused)",
+					 e->key.ifindex, cur);
+				drop_one(m, e, why, log, ctx);
+				continue;
+			}
+		}
+		if (!mg_proc_alive(e->tag.owner_pid, e->tag.owner_start)) {
+			snprintf(why, sizeof(why), "stale: QEMU pid %u is gone", e->tag.owner_pid);
+			drop_one(m, e, why, log, ctx);
+		}
+	}
+	free(v);
+	/* 2. every status file: claim what live domains hold */
+	dh = opendir(dir);
+	if (!dh) {
+		LOG("status directory %s: %s (nothing to learn yet)", dir, strerror(errno));
+	} else {
+		while ((d = readdir(dh))) {
+			size_t l = strlen(d->d_name);
+			if (l < 5 || strcmp(d->d_name + l - 4, ".xml") || l - 4 >= MG_DOMAIN_LEN)
+				continue;
+			mg_own_status_changed(m, dir, d->d_name, false, log, ctx);
+			if (live.n == live.cap) {
+				void *w = realloc(live.v, (live.cap ? live.cap * 2 : 16) * sizeof(*live.v));
+				if (!w)
+					continue;
+				live.v = w;
+				live.cap = live.cap ? live.cap * 2 : 16;
+			}
+			memcpy(live.v[live.n], d->d_name, l - 4);
+			live.v[live.n++][l - 4] = 0;
+		}
+		closedir(dh);
+	}
+	/* 3. libvirt-learnt tags of domains with no status file */
+	n = snapshot(m->guarded_fd, &v);
+	for (i = 0; i < n; i++) {
+		bool found = false;
+		if (v[i].tag.tagged_by == MG_SRC_MANUAL)
+			continue;
+		for (size_t j = 0; j < live.n && !found; j++)
+			found = !strncmp(live.v[j], v[i].tag.domain, MG_DOMAIN_LEN);
+		if (!found)
+			drop_one(m, &v[i], "stale: its domain has no status file", log, ctx);
+	}
+	free(v);
+	free(live.v);
+}
+
+/* ---- teardown windows ------------------------------------------------------------- */
+
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int mg_teardown_open(bool create)
+{
+	int fd = bpf_obj_get(MG_TEARDOWN_PIN);
+
+	if (fd >= 0 || !create)
+		return fd;
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mg_teardown", sizeof(__u32),
+			    sizeof(struct mg_teardown), 1024, NULL);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_pin(fd, MG_TEARDOWN_PIN)) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* The libvirtd thread that forked us: the task whose children list holds our pid. */
+uint32_t mg_forking_thread(uint32_t ppid, uint32_t self)
+{
+	char path[512], buf[4096];
+	struct dirent *d;
+	uint32_t found = 0;
+	DIR *dh;
+
+	snprintf(path, sizeof(path), "/proc/%u/task", ppid);
+	dh = opendir(path);
+	if (!dh)
+		return 0;
+	while (!found && (d = readdir(dh))) {
+		FILE *f;
+		size_t n;
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%s/children", ppid, d->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		for (char *p = buf, *e; *p; p = e) {
+			unsigned long v = strtoul(p, &e, 10);
+			if (e == p)
+				break;
+			if (v == self) {
+				mg_parse_u32(d->d_name, &found);
+				break;
+			}
+		}
+	}
+	closedir(dh);
+	return found;
+}
+
+int mg_teardown_begin(int fd, const char *domain, const uint8_t uuid[16], uint32_t tgid,
+		      uint32_t tid)
+{
+	struct mg_teardown t = {};
+	__u32 key = tid ? tid : tgid;
+
+	mg_strlcpy(t.domain, domain, sizeof(t.domain));
+	if (uuid)
+		memcpy(t.uuid, uuid, sizeof(t.uuid));
+	t.since_ns = boot_ns();
+	t.tgid = tgid;
+	t.tid = tid;
+	return bpf_map_update_elem(fd, &key, &t, BPF_ANY) ? -errno : 0;
+}
+
+int mg_teardown_end(int fd, const char *domain)
+{
+	__u32 key, next, *prev = NULL;
+	struct mg_teardown t;
+	int n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &t) || t.until_ns ||
+		    strncmp(t.domain, domain, MG_DOMAIN_LEN))
+			continue;
+		t.until_ns = boot_ns();
+		if (bpf_map_update_elem(fd, &key, &t, BPF_EXIST) == 0)
+			n++;
+	}
+	return n;
+}
+
+bool mg_teardown_find(int fd, uint32_t pid, uint32_t tid, uint64_t ts, struct mg_teardown *out)
+{
+	__u32 keys[2] = { tid, pid };
+
+	if (fd < 0)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		struct mg_teardown t;
+		if (bpf_map_lookup_elem(fd, &keys[i], &t))
+			continue;
+		if (t.tgid != pid || (t.tid && t.tid != tid))
+			continue;
+		if (ts < t.since_ns || (t.until_ns && ts > t.until_ns))
+			continue;
+		*out = t;
+		return true;
+	}
+	return false;
+}
+
+void mg_teardown_prune(int fd, uint64_t max_age_ns)
+{
+	__u32 key, next, *prev = NULL, dead[64];
+	struct mg_teardown t;
+	uint64_t now = boot_ns();
+	size_t nd = 0;
+
+	if (fd < 0)
+		return;
+	while (nd < 64 && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &t))
+			continue;
+		if ((t.until_ns && now - t.until_ns > max_age_ns) ||
+		    (!t.until_ns && now - t.since_ns > 10 * max_age_ns))
+			dead[nd++] = key;
+	}
+	for (size_t i = 0; i < nd; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
+}

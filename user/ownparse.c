@@ -1,0 +1,345 @@
+/* Status-file and hook-XML parsing, and the configuration file: pure functions over
+ * buffers (no netlink, no BPF), so the unit tests can feed them samples. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include "ownership.h"
+
+static void set_err(char *err, size_t errsz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errsz)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+}
+
+static bool is_el(const xmlNode *n, const char *name)
+{
+	return n && n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name);
+}
+
+static const xmlNode *child(const xmlNode *n, const char *name)
+{
+	for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
+		if (is_el(c, name))
+			return c;
+	return NULL;
+}
+
+/* Copies attribute or "" into out; returns true when present. */
+static bool attr(const xmlNode *n, const char *name, char *out, size_t size)
+{
+	xmlChar *v;
+
+	out[0] = 0;
+	if (!n)
+		return false;
+	v = xmlGetNoNsProp(n, (const xmlChar *)name);
+	if (!v)
+		return false;
+	mg_strlcpy(out, (const char *)v, size);
+	xmlFree(v);
+	return true;
+}
+
+static void text(const xmlNode *n, char *out, size_t size)
+{
+	xmlChar *v;
+
+	out[0] = 0;
+	if (!n)
+		return;
+	v = xmlNodeGetContent(n);
+	if (!v)
+		return;
+	/* trim */
+	const char *s = (const char *)v;
+	while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
+		s++;
+	mg_strlcpy(out, s, size);
+	for (size_t l = strlen(out); l && (out[l - 1] == ' ' || out[l - 1] == '\n' ||
+					   out[l - 1] == '\t' || out[l - 1] == '\r'); l--)
+		out[l - 1] = 0;
+	xmlFree(v);
+}
+
+static int yesno(const char *s)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "1") || !strcmp(s, "true"))
+		return 1;
+	if (!strcmp(s, "no") || !strcmp(s, "0") || !strcmp(s, "false"))
+		return 0;
+	return -1;
+}
+
+/* <privateData><created/></privateData> (newer libvirt): an element, optionally with
+ * value='yes|no' or text yes/no; an empty element means yes. */
+static int created_of(const xmlNode *iface)
+{
+	const xmlNode *pd = child(iface, "privateData"), *c;
+	char v[16];
+
+	if (!pd)
+		return -1;
+	c = child(pd, "created");
+	if (!c)
+		return -1;
+	if (attr(c, "value", v, sizeof(v)))
+		return yesno(v);
+	text(c, v, sizeof(v));
+	return v[0] ? yesno(v) : 1;
+}
+
+static void parse_iface(const xmlNode *n, struct mg_domstatus *ds)
+{
+	struct mg_own_iface *i;
+	char dev[64];
+
+	if (ds->niface >= MG_OWN_MAX_IFACES) {
+		ds->ntruncated++;
+		return;
+	}
+	i = &ds->iface[ds->niface];
+	memset(i, 0, sizeof(*i));
+	attr(n, "type", i->type, sizeof(i->type));
+	attr(child(n, "actual"), "type", i->actual, sizeof(i->actual));
+	attr(child(n, "target"), "dev", dev, sizeof(dev));
+	if (strlen(dev) >= MG_IFNAMSIZ)
+		dev[0] = 0;          /* not a valid link name: nothing to resolve */
+	mg_strlcpy(i->dev, dev, sizeof(i->dev));
+	i->created = created_of(n);
+	ds->niface++;
+}
+
+static void no_errors(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+int mg_status_parse(const char *buf, size_t len, struct mg_domstatus *ds, char *err,
+		    size_t errsz)
+{
+	const xmlNode *root, *dom, *devs;
+	char tmp[64];
+	xmlDoc *doc;
+	int rc = -1;
+
+	memset(ds, 0, sizeof(*ds));
+	if (err && errsz)
+		err[0] = 0;
+	if (!buf || len == 0) {
+		set_err(err, errsz, "empty file");
+		return -1;
+	}
+	if (len > MG_STATUS_MAX_SIZE || len > INT32_MAX) {
+		set_err(err, errsz, "larger than %u bytes", MG_STATUS_MAX_SIZE);
+		return -1;
+	}
+	if (memchr(buf, 0, len)) {
+		set_err(err, errsz, "NUL byte in the XML");
+		return -1;
+	}
+	xmlSetGenericErrorFunc(NULL, no_errors);
+	/* No network, no entity substitution, no DTD loading: a status file is plain XML. */
+	doc = xmlReadMemory(buf, (int)len, "status.xml", NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+				    XML_PARSE_NOCDATA);
+	if (!doc) {
+		const xmlError *e = xmlGetLastError();
+		set_err(err, errsz, "not well-formed XML%s%s", e && e->message ? ": " : "",
+			e && e->message ? e->message : "");
+		if (err)
+			for (char *p = err; *p; p++)
+				if (*p == '\n')
+					*p = ' ';
+		xmlResetLastError();
+		return -1;
+	}
+	root = xmlDocGetRootElement(doc);
+	if (is_el(root, "domstatus")) {
+		ds->is_status = true;
+		attr(root, "state", ds->state, sizeof(ds->state));
+		attr(root, "reason", ds->reason, sizeof(ds->reason));
+		if (attr(root, "pid", tmp, sizeof(tmp)) && !mg_parse_u32(tmp, &ds->pid)) {
+			set_err(err, errsz, "<domstatus pid='%s'> is not a pid", tmp);
+			goto out;
+		}
+		attr(child(root, "job"), "async", ds->job, sizeof(ds->job));
+		dom = child(root, "domain");
+		if (!dom) {
+			set_err(err, errsz, "<domstatus> without <domain>");
+			goto out;
+		}
+	} else if (is_el(root, "domain")) {
+		dom = root;
+	} else {
+		set_err(err, errsz, "root element is <%s>, not <domstatus> or <domain>",
+			root ? (const char *)root->name : "");
+		goto out;
+	}
+	text(child(dom, "name"), ds->name, sizeof(ds->name));
+	if (!ds->name[0]) {
+		set_err(err, errsz, "domain without a <name>");
+		goto out;
+	}
+	text(child(dom, "uuid"), tmp, sizeof(tmp));
+	if (tmp[0] && mg_uuid_parse(tmp, ds->uuid))
+		memset(ds->uuid, 0, sizeof(ds->uuid));   /* informational: keep going */
+	devs = child(dom, "devices");
+	for (const xmlNode *c = devs ? devs->children : NULL; c; c = c->next)
+		if (is_el(c, "interface"))
+			parse_iface(c, ds);
+	rc = 0;
+out:
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+bool mg_iface_guardable(const struct mg_own_iface *i)
+{
+	const char *t = i->actual[0] ? i->actual : i->type;
+
+	if (!i->dev[0])
+		return false;
+	if (i->created == 0)
+		return false;   /* libvirt says it did not create it (managed='no'): not its to delete */
+	/* macvtap (direct), and the tap devices of ethernet/bridge/network interfaces. */
+	return !strcmp(t, "direct") || !strcmp(t, "ethernet") || !strcmp(t, "bridge") ||
+	       !strcmp(t, "network");
+}
+
+bool mg_status_live(const struct mg_domstatus *ds)
+{
+	if (!ds->is_status)
+		return true;   /* a hook's <domain>: the op tells */
+	return ds->pid && (!strcmp(ds->state, "running") || !strcmp(ds->state, "paused") ||
+			   !strcmp(ds->state, "blocked") || !strcmp(ds->state, "pmsuspended"));
+}
+
+int mg_read_file(const char *path, size_t max, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0;
+	size_t cap = 4096, n = 0;
+	char *p;
+
+	*buf = NULL;
+	*len = 0;
+	if (fd < 0)
+		return -errno;
+	p = malloc(cap);
+	if (!p) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t r;
+		if (n + 1 >= cap) {
+			char *q;
+			if (cap > max) {
+				rc = 1;
+				break;
+			}
+			q = realloc(p, cap * 2);
+			if (!q) {
+				rc = -ENOMEM;
+				break;
+			}
+			p = q;
+			cap *= 2;
+		}
+		r = read(fd, p + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (rc) {
+		free(p);
+		return rc;
+	}
+	p[n] = 0;
+	*buf = p;
+	*len = n;
+	return 0;
+}
+
+void mg_conf_defaults(struct mg_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	mg_strlcpy(c->status_dir, MG_DEFAULT_STATUS_DIR, sizeof(c->status_dir));
+	mg_strlcpy(c->mode, "enforce", sizeof(c->mode));
+	c->watch_status = true;
+}
+
+int mg_conf_load(const char *path, struct mg_conf *c)
+{
+	char line[512];
+	int lineno = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *k = line, *v, *e;
+
+		lineno++;
+		if ((e = strchr(k, '#')))
+			*e = 0;
+		while (*k == ' ' || *k == '\t')
+			k++;
+		for (e = k + strlen(k); e > k && (e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'); e--)
+			e[-1] = 0;
+		if (!*k)
+			continue;
+		v = strchr(k, '=');
+		if (!v) {
+			mg_warn("%s:%d: expected KEY = VALUE, ignored", path, lineno);
+			continue;
+		}
+		*v++ = 0;
+		for (e = k + strlen(k); e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			e[-1] = 0;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (!strcmp(k, "status_dir")) {
+			if (v[0] != '/' || strlen(v) >= sizeof(c->status_dir))
+				mg_warn("%s:%d: status_dir must be an absolute path", path, lineno);
+			else
+				mg_strlcpy(c->status_dir, v, sizeof(c->status_dir));
+		} else if (!strcmp(k, "mode")) {
+			if (strcmp(v, "enforce") && strcmp(v, "audit"))
+				mg_warn("%s:%d: mode must be enforce or audit", path, lineno);
+			else
+				mg_strlcpy(c->mode, v, sizeof(c->mode));
+		} else if (!strcmp(k, "watch_status")) {
+			int b = yesno(v);
+			if (b < 0)
+				mg_warn("%s:%d: watch_status must be yes or no", path, lineno);
+			else
+				c->watch_status = b;
+		} else {
+			mg_warn("%s:%d: unknown key '%s', ignored", path, lineno, k);
+		}
+	}
+	fclose(f);
+	return 0;
+}
