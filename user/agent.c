@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
+#include "agent_journal.h"
 #include "cmds.h"
 #include "events.h"
 #include "netns.h"
@@ -39,6 +40,7 @@ struct agent {
 	unsigned long long kernel_lost_seen;
 	unsigned long long events_seen;
 	bool json;
+	struct mg_agent_journal aj;  /* flight recorder (user/agent_journal.c) */
 };
 
 static void forward(struct agent *a, const struct mg_wire *w)
@@ -71,6 +73,7 @@ static void emit(struct agent *a, const struct mg_event *e)
 	struct mg_wire w = { .kind = MG_WIRE_EVENT };
 
 	a->events_seen++;
+	mg_aj_event(&a->aj, e);   /* a deny is fdatasync'd before it is reported */
 	mg_event_print(stdout, e, a->json);
 	w.ev = *e;
 	forward(a, &w);
@@ -80,6 +83,7 @@ static void emit_lost(struct agent *a, unsigned long long n, const char *where)
 {
 	struct mg_wire w = { .kind = MG_WIRE_LOST, .lost = n };
 
+	mg_aj_lost(&a->aj, n, where);
 	mg_print_lost(stdout, n, where, a->json);
 	mg_strlcpy(w.where, where, sizeof(w.where));
 	forward(a, &w);
@@ -139,6 +143,7 @@ static int on_link_msg(struct nl_msg *msg, void *arg)
 	struct mg_event e = {};
 	struct timespec ts;
 
+	mg_aj_linkmsg(&a->aj, nh);
 	if (nh->nlmsg_type != RTM_DELLINK || nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
 		return NL_OK;
 	ifi = nlmsg_data(nh);
@@ -358,6 +363,7 @@ int mg_cmd_run(int argc, char **argv)
 		fprintf(stderr, "macvguard: guard %s, mode %s: %s\n",
 			a.st.enforcing ? "enforcing" : "flag-only", mg_mode_name(cfg.mode),
 			a.st.feat.mode_reason);
+		mg_aj_open(&a.aj, mg_mode_name(cfg.mode), a.st.enforcing, a.st.feat.mode_reason);
 	}
 	write_status(&a);
 	a.rb = ring_buffer__new(a.st.events_fd, on_ring_event, &a, NULL);
@@ -383,7 +389,7 @@ int mg_cmd_run(int argc, char **argv)
 		pfd[n++] = (struct pollfd){ .fd = a.listen_fd, .events = POLLIN };
 		for (i = 0; i < MAX_CLIENTS; i++)
 			pfd[n++] = (struct pollfd){ .fd = a.clients[i], .events = 0 };
-		r = poll(pfd, (nfds_t)n, 500);
+		r = poll(pfd, (nfds_t)n, MG_AJ_COMMIT_MS);
 		if (r < 0 && errno != EINTR) {
 			mg_err("poll: %s", strerror(errno));
 			rc = 1;
@@ -408,6 +414,7 @@ int mg_cmd_run(int argc, char **argv)
 			}
 		}
 		check_kernel_lost(&a);
+		mg_aj_tick(&a.aj);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec != last.tv_sec) {
 			check_owners(&a);
@@ -417,6 +424,7 @@ int mg_cmd_run(int argc, char **argv)
 	ring_buffer__consume(a.rb);
 	check_kernel_lost(&a);
 out:
+	mg_aj_close(&a.aj, rc ? "error" : "stopped");
 	if (a.rb)
 		ring_buffer__free(a.rb);
 	if (a.nl)
