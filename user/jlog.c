@@ -91,7 +91,8 @@ json_object *mg_jlog_new(struct mg_jlog *l, unsigned type, uint64_t ts_ns)
 	json_object *o = json_object_new_object();
 	char ts[64];
 
-	mg_format_time(ts_ns ? ts_ns : mg_now_real_ns(), ts, sizeof(ts));
+	l->new_ts = ts_ns ? ts_ns : mg_now_real_ns();
+	mg_format_time(l->new_ts, ts, sizeof(ts));
 	json_object_object_add(o, "type", json_object_new_string(mg_jtype_name(type)));
 	json_object_object_add(o, "time", json_object_new_string(ts));
 	json_object_object_add(o, "host", json_object_new_string(l->host));
@@ -124,7 +125,7 @@ int mg_jlog_put(struct mg_jlog *l, json_object *o, unsigned type, unsigned verdi
 	int rc;
 
 	if (!ts_ns)
-		ts_ns = mg_now_real_ns();
+		ts_ns = l->new_ts ? l->new_ts : mg_now_real_ns();
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
 						 JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	rc = mg_journal_append(&l->j, type, verdict, ts_ns, s, len, flags, &seq, l->err,

@@ -16,6 +16,7 @@ struct mg_jlog {
 	int sd_fd;          /* systemd journal socket, -1 when not forwarding */
 	char err[256];      /* last error */
 	unsigned long long errors;
+	uint64_t new_ts;     /* time of the last mg_jlog_new() record */
 };
 
 /* Journal directory: $MACVGUARD_JOURNAL_DIR, else MG_J_DEFAULT_DIR. */
