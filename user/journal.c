@@ -604,7 +604,9 @@ static void retention(struct mg_journal *j)
 				sizes[i] = (uint64_t)sb.st_size;
 			total += sizes[i];
 		}
-		for (size_t i = 0; i < n && total > j->retain_bytes; i++) {
+		/* room for the (new, empty) active segment to fill up: the journal stays
+		 * within retain_bytes */
+		for (size_t i = 0; i < n && total + j->segment_bytes > j->retain_bytes; i++) {
 			if (v[i].first >= j->seg_first)
 				break;   /* never the active segment */
 			if (unlink(v[i].path) == 0) {
