@@ -1,5 +1,6 @@
 /* `macvguard journal` (print/follow records) and `macvguard postmortem` (the story of one
  * migration or incident, merged from the journals of several hosts). docs/journal.md. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -207,6 +208,7 @@ json_object *mg_rec_parse(const struct mg_jrec *r)
 
 struct jfilter {
 	const char *domain, *ifname;
+	char domain_lc[128];          /* lower-case domain when it differs, for the prefilter */
 	int verdict, type;            /* -1: any */
 	uint64_t since, until;        /* 0: open */
 };
@@ -244,6 +246,12 @@ static bool header_ok(const struct jfilter *f, const struct mg_jrec *r)
 	if (f->type >= 0 && r->h.type != f->type)
 		return false;
 	if (f->verdict >= 0 && (r->h.type != MG_JT_VERDICT || r->h.verdict != f->verdict))
+		return false;
+	/* cheap byte search before the JSON parse */
+	if (f->domain && !memmem(r->payload, r->h.len, f->domain, strlen(f->domain)) &&
+	    !(f->domain_lc[0] && memmem(r->payload, r->h.len, f->domain_lc, strlen(f->domain_lc))))
+		return false;
+	if (f->ifname && !memmem(r->payload, r->h.len, f->ifname, strlen(f->ifname)))
 		return false;
 	return true;
 }
@@ -429,7 +437,17 @@ int mg_cmd_journal(int argc, char **argv)
 		switch (c) {
 		case 'f': follow_mode = true; break;
 		case 'j': p.json = true; break;
-		case 'd': p.f.domain = optarg; break;
+		case 'd':
+			if (!*optarg || strlen(optarg) >= sizeof(p.f.domain_lc)) {
+				mg_err("--domain: 1..%zu bytes", sizeof(p.f.domain_lc) - 1);
+				return 2;
+			}
+			p.f.domain = optarg;
+			for (size_t i = 0; optarg[i]; i++)
+				p.f.domain_lc[i] = (char)tolower((unsigned char)optarg[i]);
+			if (!strcmp(p.f.domain_lc, optarg))
+				p.f.domain_lc[0] = 0;
+			break;
 		case 'i': p.f.ifname = optarg; break;
 		case 'D': dir = optarg; break;
 		case 's':

@@ -1,0 +1,49 @@
+#!/bin/bash
+# Journal speed (docs/performance.md, "Journal"): appends/s batched (one fdatasync at the
+# end, the agent's group commit is close to this) and with fdatasync per record (deny
+# records, hook and CLI records); `macvguard hook` processes per second including their
+# journal append; `postmortem --domain` over a generated 1,000,000-record journal
+# (target < 2 s). JOURNAL_BENCH_DIR sets where the journals go (default a dir under /var/tmp:
+# a real disk, not tmpfs).
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+make -s BUILD="$BUILD" all journal-bins >/dev/null || { echo "build failed"; exit 1; }
+MG=$PWD/$BUILD/macvguard
+TJ=$PWD/$BUILD/tests/test_journal
+D=${JOURNAL_BENCH_DIR:-$(mktemp -d /var/tmp/mg-jbench.XXXXXX)}
+trap 'rm -rf "$D"' EXIT
+N1=${JOURNAL_BENCH_RECORDS:-1000000}
+echo "# filesystem of $D: $(stat -f -c %T "$D"), $(nproc) cores"
+"$TJ" bench "$D/batch" 200000 batch | sed 's/^/batched: /'
+"$TJ" bench "$D/sync" 2000 sync | sed 's/^/per-record fdatasync: /'
+XML="<domain><name>B</name><uuid>bbbbbbbb-2222-3333-4444-555555555555</uuid><devices><interface type='direct'><target dev='macvtap0'/></interface></devices></domain>"
+echo "$XML" >"$D/x.xml"
+s=$(date +%s.%N)
+for i in $(seq 1 200); do MACVGUARD_JOURNAL_DIR=$D/hook "$MG" hook qemu B started begin - <"$D/x.xml"; done
+e=$(date +%s.%N)
+echo "hook processes with a journal append: $(echo "200 / ($e - $s)" | bc -l | xargs printf '%.0f')/s"
+s=$(date +%s.%N)
+for i in $(seq 1 200); do MACVGUARD_NO_JOURNAL=1 "$MG" hook qemu B started begin - <"$D/x.xml"; done
+e=$(date +%s.%N)
+echo "hook processes without the journal: $(echo "200 / ($e - $s)" | bc -l | xargs printf '%.0f')/s"
+s=$(date +%s.%N)
+"$TJ" gen "$D/big" "$N1" h1
+e=$(date +%s.%N)
+echo "generated $N1 records ($(du -sm "$D/big" | cut -f1) MB) in $(printf '%.1f' "$(echo "$e - $s" | bc -l)") s"
+cat "$D/big"/seg-* >/dev/null   # warm the page cache: we time the tool, not the disk
+for run in 1 2 3; do
+    s=$(date +%s.%N)
+    "$MG" postmortem --domain victim-B "$D/big" >"$D/pm.out" 2>&1
+    e=$(date +%s.%N)
+    echo "postmortem --domain over $N1 records, run $run: $(printf '%.2f' "$(echo "$e - $s" | bc -l)") s"
+done
+sed -n 3p "$D/pm.out" | cut -c1-160
+s=$(date +%s.%N)
+"$MG" -j journal "$D/big" | wc -l >/dev/null
+e=$(date +%s.%N)
+echo "journal -j (all $N1 records to a pipe): $(printf '%.2f' "$(echo "$e - $s" | bc -l)") s"
+s=$(date +%s.%N)
+"$MG" journal --domain victim-B "$D/big" >/dev/null
+e=$(date +%s.%N)
+echo "journal --domain (text, parses every record): $(printf '%.2f' "$(echo "$e - $s" | bc -l)") s"
