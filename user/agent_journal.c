@@ -64,6 +64,9 @@ void mg_aj_open(struct mg_agent_journal *aj, const char *mode, bool enforcing,
 		return;
 	}
 	aj->on = true;
+	if (mg_journal_become_committer(&aj->l.j))
+		mg_warn("journal: another process commits %s/committer; hook records are synced by "
+			"their writers", aj->l.j.dir);
 	fprintf(stderr, "macvguard: journal %s (host %s)\n", aj->l.j.dir, aj->l.host);
 	o = mg_jlog_new(&aj->l, MG_JT_AGENT, 0);
 	json_object_object_add(o, "event", json_object_new_string("start"));
@@ -196,9 +199,12 @@ void mg_aj_tick(struct mg_agent_journal *aj)
 {
 	uint64_t now = mono_ns();
 
-	if (aj->on && aj->dirty_since_ns && now - aj->dirty_since_ns >= MG_AJ_COMMIT_MS * 1000000ull) {
-		mg_journal_flush(&aj->l.j);
+	/* group commit of our records and of those hook/CLI processes appended without a
+	 * sync because we are the committer */
+	if (aj->on && now - aj->last_commit_ns >= MG_AJ_COMMIT_MS * 1000000ull) {
+		mg_journal_commit_shared(&aj->l.j);
 		aj->dirty_since_ns = 0;
+		aj->last_commit_ns = now;
 	}
 	if (aj->prom[0] && now - aj->last_prom_ns >= MG_AJ_PROM_EVERY_MS * 1000000ull)
 		prom_export(aj);
@@ -213,7 +219,9 @@ void mg_aj_close(struct mg_agent_journal *aj, const char *why)
 		put(aj, o, MG_JT_AGENT, 0, 0, MG_JA_SYNC);
 	}
 	prom_export(aj);
-	if (aj->on)
+	if (aj->on) {
+		mg_journal_commit_shared(&aj->l.j);
 		mg_jlog_close(&aj->l);
+	}
 	aj->on = false;
 }

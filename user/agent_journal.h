@@ -17,6 +17,7 @@ struct mg_agent_journal {
 	bool on;
 	uint64_t dirty_since_ns;     /* CLOCK_MONOTONIC of the first unsynced append */
 	uint64_t last_prom_ns;
+	uint64_t last_commit_ns;
 	uint64_t start_real_ns;
 	char prom[512];              /* "" : no textfile export */
 	unsigned long long verdicts[5];

@@ -184,7 +184,8 @@ void mg_hook_journal(const char *domain, const char *op, const char *subop, cons
 		return;
 	}
 	o = build(&l, &a);
-	if (mg_jlog_put(&l, o, MG_JT_HOOK, 0, 0, MG_JA_SYNC))
+	/* the agent, when it runs, commits this within its group-commit bound */
+	if (mg_jlog_put(&l, o, MG_JT_HOOK, 0, 0, mg_journal_has_committer(&l.j) ? 0 : MG_JA_SYNC))
 		hook_log(LOG_ERR, "%s %s: journal: %s", domain, op, l.err);
 	mg_jlog_close(&l);
 	free(own);

@@ -56,7 +56,7 @@ int mg_jlog_open(struct mg_jlog *l)
 
 	memset(l, 0, sizeof(*l));
 	l->sd_fd = -1;
-	l->j.dirfd = l->j.lockfd = l->j.segfd = -1;
+	l->j.dirfd = l->j.lockfd = l->j.segfd = l->j.committerfd = -1;
 	o.segment_bytes = env_size("MACVGUARD_JOURNAL_SEGMENT");
 	o.retain_bytes = env_size("MACVGUARD_JOURNAL_RETAIN");
 	if (h && *h)
@@ -154,7 +154,7 @@ void mg_jlog_oneshot(unsigned type, json_object *(*build)(struct mg_jlog *l, voi
 		return;
 	}
 	o = build(&l, arg);
-	if (o && mg_jlog_put(&l, o, type, 0, 0, MG_JA_SYNC))
+	if (o && mg_jlog_put(&l, o, type, 0, 0, mg_journal_has_committer(&l.j) ? 0 : MG_JA_SYNC))
 		mg_warn("journal: %s (the operation itself succeeded)", l.err);
 	mg_jlog_close(&l);
 }

@@ -537,7 +537,7 @@ int mg_journal_open(struct mg_journal *j, const struct mg_journal_opts *o, char 
 	struct jstate s;
 
 	memset(j, 0, sizeof(*j));
-	j->dirfd = j->lockfd = j->segfd = -1;
+	j->dirfd = j->lockfd = j->segfd = j->committerfd = -1;
 	j->segment_bytes = o && o->segment_bytes ? o->segment_bytes : MG_J_DEFAULT_SEGMENT;
 	j->retain_bytes = o && o->retain_bytes ? o->retain_bytes : MG_J_DEFAULT_RETAIN;
 	if (strlen(dir) >= sizeof(j->dir)) {
@@ -658,8 +658,9 @@ int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uin
 	memcpy(rec, &h, sizeof(h));
 	memcpy(rec + MG_J_HDR_SIZE, payload, len);
 	if (j->end > 0 && j->end + reclen > j->segment_bytes) {
-		if (j->dirty)
-			fdatasync(j->segfd);
+		/* whoever wrote the closing segment's tail (one-shot writers may not have
+		 * synced, counting on a committer), it is on disk before we move on */
+		fdatasync(j->segfd);
 		j->dirty = false;
 		if (open_seg(j, h.seq, true, err, errsz))
 			goto unlock;
@@ -714,9 +715,66 @@ int mg_journal_flush(struct mg_journal *j)
 	return fdatasync(j->segfd);
 }
 
+int mg_journal_become_committer(struct mg_journal *j)
+{
+	int fd = openat(j->dirfd, "committer", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		return -1;
+	}
+	j->committerfd = fd;
+	return 0;
+}
+
+bool mg_journal_has_committer(struct mg_journal *j)
+{
+	int fd = openat(j->dirfd, "committer", O_RDONLY | O_CLOEXEC);
+	bool held;
+
+	if (fd < 0)
+		return false;
+	held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
+int mg_journal_commit_shared(struct mg_journal *j)
+{
+	struct jstate s;
+	int rc;
+
+	if (j->lockfd < 0 || !state_read(j, &s))   /* unlocked read: the CRC catches a race */
+		return mg_journal_flush(j);
+	if (s.seg_first == j->synced_seg && s.end == j->synced_end && !j->dirty)
+		return 0;
+	if (s.seg_first != j->seg_first || j->segfd < 0) {
+		if (lock(j, NULL, 0))
+			return -1;
+		rc = sync_locked(j, NULL, 0);
+		unlock(j);
+		if (rc)
+			return -1;
+	}
+	rc = fdatasync(j->segfd);
+	if (rc == 0) {
+		j->synced_seg = s.seg_first;
+		j->synced_end = s.end;
+		j->dirty = false;
+		j->syncs++;
+	}
+	return rc;
+}
+
 void mg_journal_close(struct mg_journal *j)
 {
-	mg_journal_flush(j);
+	/* no flush here: a one-shot writer that appended without MG_JA_SYNC left the sync to
+	 * the committer; long-lived writers flush (or append with MG_JA_SYNC) before */
+	if (j->committerfd >= 0)
+		close(j->committerfd);
+	j->committerfd = -1;
 	if (j->segfd >= 0)
 		close(j->segfd);
 	if (j->lockfd >= 0)

@@ -121,6 +121,8 @@ struct mg_journal {
 	struct mg_journal_repair repair; /* set by open and by appends that repaired */
 	uint64_t repairs;            /* torn tails cut so far by this handle */
 	uint64_t appended, bytes, syncs, rotations, deleted_segments;
+	int committerfd;             /* DIR/committer, flock'd by the committing writer */
+	uint64_t synced_seg, synced_end;
 };
 
 #define MG_JA_SYNC 1u            /* fdatasync before returning */
@@ -136,7 +138,16 @@ int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uin
 		      char *err, size_t errsz);
 /* fdatasync when something was written without MG_JA_SYNC since the last flush. */
 int mg_journal_flush(struct mg_journal *j);
-void mg_journal_close(struct mg_journal *j);
+void mg_journal_close(struct mg_journal *j);   /* does not sync: flush first if needed */
+
+/* Group commit across processes. A long-lived writer (the agent) becomes the journal's
+ * committer (flock on DIR/committer) and calls mg_journal_commit_shared() periodically:
+ * it fdatasyncs the active segment whenever it grew since the last call, whoever wrote.
+ * One-shot writers (hook, CLI) append without MG_JA_SYNC when a committer is alive,
+ * and with it otherwise. */
+int mg_journal_become_committer(struct mg_journal *j);
+bool mg_journal_has_committer(struct mg_journal *j);
+int mg_journal_commit_shared(struct mg_journal *j);
 /* Total bytes of the journal's segments. */
 uint64_t mg_journal_disk_bytes(const char *dir);
 
