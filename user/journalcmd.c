@@ -288,7 +288,8 @@ static int print_cb(void *ctx, const struct mg_jrec *r)
 
 	if (!header_ok(&p->f, r))
 		return 0;
-	if (p->json && !p->f.domain && !p->f.ifname && r->h.len > 1 && r->payload[0] == '{') {
+	if (p->json && !p->f.domain && !p->f.ifname && r->h.len > 2 && r->payload[0] == '{' &&
+	    r->payload[1] == '"') {
 		/* splice the seq in front: no parse needed */
 		printf("{\"seq\":%llu,%.*s\n", (unsigned long long)r->h.seq, (int)r->h.len - 1,
 		       r->payload + 1);

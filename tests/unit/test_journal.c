@@ -298,6 +298,21 @@ static void test_flip(void)
 	mg_journal_close(&j);
 	scan_dir(dir, &C, &st);
 	CHECK(st.records == 5 && st.corrupt == 1, "records %" PRIu64, st.records);
+	/* garbage: random bytes, magics with absurd lengths; never a crash, never a record */
+	{
+		uint8_t g[65536];
+		unsigned seed = 12345;
+		for (size_t i = 0; i < sizeof(g); i++) {
+			seed = seed * 1103515245u + 12345u;
+			g[i] = (uint8_t)(seed >> 16);
+			if (i % 997 == 0 && i + 8 < sizeof(g)) {
+				memcpy(g + i, "\xffMGJ\xff\xff\xff\x7f", 8);
+				i += 7;
+			}
+		}
+		mg_journal_scan_buf(g, sizeof(g), 0, NULL, NULL, NULL, &st);
+		CHECK(st.records == 0 && st.torn_bytes == sizeof(g), "garbage: %" PRIu64 " records", st.records);
+	}
 	free(buf);
 	printf("# flipped each of %d bytes of the middle record\n", n);
 	okline("flip a byte in a middle record: reported, skipped, the rest read; writer appends after it", f);
