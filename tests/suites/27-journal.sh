@@ -75,6 +75,45 @@ then
         || ok "concurrent writers (1 long-lived + 8 hook processes x 40): 720 records intact, seq 1..720, host and boot id on each"
 else notok "concurrent writers" "$(tail -n 2 "$T/conc.jsonl" | head -c 300)"; fi
 
+# --- the real agent (flag-only on this kernel) + 8 hook processes --------------------------
+# The agent journals rtnetlink link creations/deletions of its netns: veth pairs created
+# and deleted in a loop make it write while 8 hook processes write too.
+export MACVGUARD_JOURNAL_DIR=$T/agentconc
+if [ "$(id -u)" -ne 0 ]; then notok "agent + 8 hooks" "needs root"
+elif [ -e /run/macvguard/agent.pid ] && kill -0 "$(cat /run/macvguard/agent.pid 2>/dev/null)" 2>/dev/null; then
+    ok "agent + 8 hooks: SKIPPED, another agent runs on this host (pid $(cat /run/macvguard/agent.pid))"
+else
+    "$MG" run >"$T/agent.log" 2>&1 &
+    AG=$!
+    for _ in $(seq 1 100); do grep -q "agent running" "$T/agent.log" && break; kill -0 $AG 2>/dev/null || break; sleep 0.1; done
+    for k in 1 2 3 4 5 6 7 8; do
+        ( for i in $(seq 1 25); do echo "$XML" | "$MG" hook qemu "ag$k" started begin - >/dev/null; done ) &
+        HP[$k]=$!
+    done
+    for i in $(seq 1 20); do ip link add mgj$$a type veth peer name mgj$$b 2>/dev/null; ip link del mgj$$a 2>/dev/null; done
+    for k in 1 2 3 4 5 6 7 8; do wait "${HP[$k]}"; done
+    sleep 0.5
+    kill -TERM $AG; wait $AG; arc=$?
+    "$MG" stop --unpin >/dev/null 2>&1
+    "$MG" -j journal >"$T/agentconc.jsonl" 2>"$T/agentconc.err"
+    if [ $arc = 0 ] && [ ! -s "$T/agentconc.err" ] && python3 - "$T/agentconc.jsonl" <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+seqs = [r["seq"] for r in recs]
+assert seqs == list(range(1, len(recs) + 1)), "seq"
+kinds = {}
+for r in recs:
+    kinds[r["type"]] = kinds.get(r["type"], 0) + 1
+assert kinds.get("hook") == 200, kinds
+assert kinds.get("link", 0) >= 60, kinds          # 20 x (2 created + at least 1 deleted)
+assert [r["event"] for r in recs if r["type"] == "agent"] == ["start", "stop"], kinds
+print("# record types:", kinds)
+EOF
+    then ok "real agent (link records) + 8 hook processes x 25: all intact, seq 1..N strictly increasing, agent start/stop recorded"
+    else notok "real agent + 8 hooks" "agent exit $arc; $(head -c 300 "$T/agentconc.err") $(tail -n 3 "$T/agent.log" | tr '\n' ' ')"; fi
+fi
+unset MACVGUARD_JOURNAL_DIR
+
 # --- rotation and retention through the CLI ------------------------------------------------
 export MACVGUARD_JOURNAL_DIR=$T/rot
 for i in $(seq 1 150); do
