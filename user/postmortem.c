@@ -268,7 +268,7 @@ static void attribute(struct pm *p, struct incident *in)
 
 	if (*k) {
 		in->teardown = k;
-		in->attribution = "recorded with the verdict (kernel-side attribution)";
+		in->attribution = "the verdict carries it (kernel-side attribution)";
 	}
 	/* a "stopped" hook of domain X on this host before the request, whose teardown
 	 * (up to X's "release") covers it */
@@ -303,7 +303,7 @@ static void attribute(struct pm *p, struct incident *in)
 	}
 	if (!in->teardown && nweak == 1) {
 		in->teardown = mg_jstr(weak->o, "domain");
-		in->attribution = "the only teardown (stopped..release) in progress on that host";
+		in->attribution = "it is the only teardown (stopped..release) in progress on that host";
 	}
 	if (!in->teardown)
 		return;
@@ -367,16 +367,18 @@ static void describe(const struct incident *in, char *out, size_t size)
 	else
 		snprintf(outcome, sizeof(outcome), "allowed (%s)", *reason ? reason : "not guarded");
 	if (in->teardown) {
-		snprintf(more, sizeof(more), " The request came from %s (pid %lld, parent %lld); %s.",
-			 mg_jstr(o, "comm"), mg_jint(o, "pid"), mg_jint(o, "ppid"), in->attribution);
+		snprintf(more, sizeof(more), " The request came from %s (pid %lld, parent %lld), "
+			 "attributed because %s", mg_jstr(o, "comm"), mg_jint(o, "pid"),
+			 mg_jint(o, "ppid"), in->attribution);
 		if (in->migrate) {
 			size_t l = strlen(more);
-			snprintf(more + l, sizeof(more) - l, " %s's %s XML %s %s%s.", in->teardown,
+			snprintf(more + l, sizeof(more) - l, "; %s's %s XML %s %s%s", in->teardown,
 				 mg_jstr(in->migrate->o, "op"),
 				 in->carried ? "carried" : "did not carry", mg_jstr(o, "ifname"),
 				 in->carried ? (in->stripped ? " and the hook stripped it"
 							     : " and the hook did not strip it") : "");
 		}
+		strncat(more, ".", sizeof(more) - strlen(more) - 1);
 	}
 	if (!strcmp(verdict, "gone"))
 		snprintf(out, size, "%s of domain %s went away on host %s (%s).%s",
