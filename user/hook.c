@@ -185,9 +185,13 @@ int mg_hook_qemu(int argc, char **argv)
 	if (argc > 3) h.subop = argv[3];
 	if (argc > 4) h.extra = argv[4];
 	for (size_t i = 0; i < sizeof(qemu_ops) / sizeof(qemu_ops[0]); i++)
-		if (!strcmp(h.op, qemu_ops[i].op) && qemu_ops[i].fn)
-			return qemu_ops[i].fn(&h), 0;
-	mg_hook_journal(h.domain, h.op, h.subop, h.extra, NULL, 0, NULL);
+		if (!strcmp(h.op, qemu_ops[i].op) && qemu_ops[i].fn) {
+			qemu_ops[i].fn(&h);
+			break;
+		}
+	/* one journal record per call, whatever the op did (op_filter_xml writes its own,
+	 * with the XML's names) */
+	mg_hook_journal_once(h.domain, h.op, h.subop, h.extra);
 	return 0;
 }
 

@@ -29,5 +29,8 @@ void hook_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3
 struct mg_xml_result;
 void mg_hook_journal(const char *domain, const char *op, const char *subop, const char *extra,
 		     const char *xml, size_t len, const struct mg_xml_result *r);
+/* The same, reading stdin, unless this process has written its hook record already. */
+void mg_hook_journal_once(const char *domain, const char *op, const char *subop,
+			  const char *extra);
 
 #endif

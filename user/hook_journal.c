@@ -161,6 +161,15 @@ static json_object *build(struct mg_jlog *l, void *p)
 	return o;
 }
 
+static bool hook_journal_written;   /* one record per hook process */
+
+void mg_hook_journal_once(const char *domain, const char *op, const char *subop,
+			  const char *extra)
+{
+	if (!hook_journal_written)
+		mg_hook_journal(domain, op, subop, extra, NULL, 0, NULL);
+}
+
 void mg_hook_journal(const char *domain, const char *op, const char *subop, const char *extra,
 		     const char *xml, size_t len, const struct mg_xml_result *r)
 {
@@ -170,9 +179,10 @@ void mg_hook_journal(const char *domain, const char *op, const char *subop, cons
 	json_object *o;
 
 	(void)len;
+	hook_journal_written = true;
 	if (getenv("MACVGUARD_NO_JOURNAL"))
 		return;
-	if (!xml && strcmp(op, "migrate") && strcmp(op, "restore")) {
+	if (!xml && strcmp(op, "migrate") && strcmp(op, "restore") && !r) {
 		size_t n;
 		own = read_stdin_briefly(&n);
 		a.xml = own;
