@@ -438,7 +438,7 @@ static int write_html(const char *path, struct pm *p, char **hosts, size_t nh,
 		      const char *summary)
 {
 	FILE *f = fopen(path, "we");
-	const int W = 1000, LANE = 90, X0 = 160, TOP = 30;
+	const int W = 1000, LANE = 130, X0 = 160, TOP = 30, RIGHT = 160;
 	uint64_t t0 = p->n ? p->v[0].ts : 0, t1 = p->n ? p->v[p->n - 1].ts : 1;
 	char ts[64], text[1400], lbl[160];
 
@@ -461,16 +461,21 @@ static int write_html(const char *path, struct pm *p, char **hosts, size_t nh,
 	      "tr.deny td{background:#fdecea}\n.lbl{font:10px sans-serif}\n"
 	      "</style></head><body>\n<h1>macvguard postmortem</h1>\n<p id=\"summary\">", f);
 	html_esc(f, summary);
-	fprintf(f, "</p>\n<p id=\"scope\">%s%s%s %zu records on %zu host(s)</p>\n",
-		p->domain ? "Domain " : "", "", p->domain ? p->domain : "", p->n, nh);
+	fprintf(f, "</p>\n<p id=\"scope\">");
+	if (p->domain) {
+		fputs("Domain ", f);
+		html_esc(f, p->domain);
+		fputs(": ", f);
+	}
+	fprintf(f, "%zu records on %zu host(s)</p>\n", p->n, nh);
 	fprintf(f, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-		   "height=\"%zu\">\n", W + X0 + 40, TOP + nh * LANE + 30);
+		   "height=\"%zu\">\n", W + X0 + RIGHT, TOP + nh * LANE + 30);
 	for (size_t h = 0; h < nh; h++) {
 		fprintf(f, "<g class=\"lane\" data-host=\"");
 		html_esc(f, hosts[h]);
 		fprintf(f, "\"><rect class=\"lane-bg\" x=\"0\" y=\"%zu\" width=\"%d\" height=\"%d\"/>"
-			   "<text class=\"lane-name\" x=\"6\" y=\"%zu\">", TOP + h * LANE, W + X0 + 40,
-			LANE - 6, TOP + h * LANE + LANE / 2);
+			   "<text class=\"lane-name\" x=\"6\" y=\"%zu\">", TOP + h * LANE, W + X0 + RIGHT,
+			LANE - 6, TOP + h * LANE + LANE - 12);
 		html_esc(f, hosts[h]);
 		fputs("</text>\n", f);
 		for (size_t i = 0; i < p->n; i++) {
@@ -483,14 +488,14 @@ static int write_html(const char *path, struct pm *p, char **hosts, size_t nh,
 			short_label(r, lbl, sizeof(lbl));
 			fprintf(f, "<g class=\"ev\" data-seq=\"%llu\"><circle class=\"%s\" cx=\"%.1f\" "
 				   "cy=\"%zu\" r=\"6\"><title>", (unsigned long long)r->seq,
-				rec_class(r), x, TOP + h * LANE + LANE / 2);
+				rec_class(r), x, TOP + h * LANE + LANE - 12);
 			html_esc(f, mg_jstr(r->o, "time"));
 			fputc(' ', f);
 			html_esc(f, text);
 			fprintf(f, "</title></circle><text class=\"lbl\" x=\"%.1f\" y=\"%zu\" "
 				   "transform=\"rotate(-25 %.1f %zu)\">", x + 4,
-				TOP + h * LANE + LANE / 2 - 9 - (i % 3) * 9, x + 4,
-				TOP + h * LANE + LANE / 2 - 9 - (i % 3) * 9);
+				TOP + h * LANE + LANE - 22 - (i % 5) * 18, x + 4,
+				TOP + h * LANE + LANE - 22 - (i % 5) * 18);
 			html_esc(f, lbl);
 			fputs("</text></g>\n", f);
 		}
