@@ -117,6 +117,7 @@ clean:
 -include tests/tests.mk
 -include tests/tools/tools.mk
 -include xml/xml.mk
+-include tests/journal.mk
 
 # `make fuzz`: every fuzzer, longer (FUZZ_SECONDS); xml/xml.mk adds its own prerequisite.
 fuzz: fuzz-nlparse

@@ -23,6 +23,7 @@
 #include <netlink/netlink.h>
 #include <net/if.h>
 #include <sys/inotify.h>
+#include "agent_journal.h"
 #include "cmds.h"
 #include "events.h"
 #include "netns.h"
@@ -60,6 +61,7 @@ struct agent {
 	struct pending_link pending[MAX_PENDING];
 	uint32_t *known;                /* ifindexes that existed or were seen */
 	size_t nknown, capknown;
+	struct mg_agent_journal aj;  /* flight recorder (user/agent_journal.c) */
 };
 
 static void agent_log(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -113,6 +115,7 @@ static void emit(struct agent *a, const struct mg_event *e)
 	else if (e->verdict != MG_V_GONE &&
 		 mg_teardown_find(a->td_fd, e->pid, e->tid, e->ts_boot_ns, &td))
 		memcpy(w.teardown, td.domain, sizeof(w.teardown));
+	mg_aj_event(&a->aj, e, w.teardown);   /* a deny is fdatasync'd before it is reported */
 	mg_event_print_td(stdout, e, w.teardown, a->json);
 	w.ev = *e;
 	forward(a, &w);
@@ -122,6 +125,7 @@ static void emit_lost(struct agent *a, unsigned long long n, const char *where)
 {
 	struct mg_wire w = { .kind = MG_WIRE_LOST, .lost = n };
 
+	mg_aj_lost(&a->aj, n, where);
 	mg_print_lost(stdout, n, where, a->json);
 	mg_strlcpy(w.where, where, sizeof(w.where));
 	forward(a, &w);
@@ -315,6 +319,7 @@ static int on_link_msg(struct nl_msg *msg, void *arg)
 	struct mg_event e = {};
 	struct timespec ts;
 
+	mg_aj_linkmsg(&a->aj, nh);
 	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
 		return NL_OK;
 	ifi = nlmsg_data(nh);
@@ -559,6 +564,7 @@ int mg_cmd_run(int argc, char **argv)
 		fprintf(stderr, "macvguard: guard %s, mode %s: %s\n",
 			a.st.enforcing ? "enforcing" : "flag-only", mg_mode_name(cfg.mode),
 			a.st.feat.mode_reason);
+		mg_aj_open(&a.aj, mg_mode_name(cfg.mode), a.st.enforcing, a.st.feat.mode_reason);
 	}
 	write_status(&a);
 	a.om.guarded_fd = a.st.guarded_fd;
@@ -598,7 +604,7 @@ int mg_cmd_run(int argc, char **argv)
 		pfd[n++] = (struct pollfd){ .fd = a.ino_wd >= 0 ? a.ino_fd : -1, .events = POLLIN };
 		for (i = 0; i < MAX_CLIENTS; i++)
 			pfd[n++] = (struct pollfd){ .fd = a.clients[i], .events = 0 };
-		r = poll(pfd, (nfds_t)n, 500);
+		r = poll(pfd, (nfds_t)n, MG_AJ_COMMIT_MS);
 		if (r < 0 && errno != EINTR) {
 			mg_err("poll: %s", strerror(errno));
 			rc = 1;
@@ -626,6 +632,7 @@ int mg_cmd_run(int argc, char **argv)
 			}
 		}
 		check_kernel_lost(&a);
+		mg_aj_tick(&a.aj);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec != last.tv_sec) {
 			check_owners(&a);
@@ -638,6 +645,7 @@ int mg_cmd_run(int argc, char **argv)
 	ring_buffer__consume(a.rb);
 	check_kernel_lost(&a);
 out:
+	mg_aj_close(&a.aj, rc ? "error" : "stopped");
 	if (a.rb)
 		ring_buffer__free(a.rb);
 	if (a.nl)

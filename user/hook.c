@@ -31,9 +31,7 @@
 
 /* ---- logging ------------------------------------------------------------------- */
 
-static void hook_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void hook_log(int prio, const char *fmt, ...)
+void hook_log(int prio, const char *fmt, ...)
 {
 	char msg[1024];
 	const char *path = getenv("MACVGUARD_HOOK_LOG");
@@ -108,6 +106,7 @@ static int op_filter_xml(const struct hook_ctx *h)
 	if (rc) {
 		hook_log(LOG_ERR, "%s %s: left the XML unchanged: %s", h->domain, h->op,
 			 rc > 0 ? "input larger than the size limit" : strerror(errno));
+		mg_hook_journal(h->domain, h->op, h->subop, h->extra, NULL, 0, NULL);
 		free(prefixes);
 		return 0;
 	}
@@ -134,6 +133,8 @@ static int op_filter_xml(const struct hook_ctx *h)
 					 r.findings[i].mac);
 		}
 	}
+	mg_hook_journal(h->domain, h->op, h->subop, h->extra, buf, len,
+			(r.out && r.root == MG_XML_ROOT_DOMAIN) ? &r : NULL);
 	mg_xml_result_free(&r);
 	free(buf);
 	free(prefixes);
@@ -342,8 +343,13 @@ int mg_hook_qemu(int argc, char **argv)
 	if (argc > 3) h.subop = argv[3];
 	if (argc > 4) h.extra = argv[4];
 	for (size_t i = 0; i < sizeof(qemu_ops) / sizeof(qemu_ops[0]); i++)
-		if (!strcmp(h.op, qemu_ops[i].op))
-			return qemu_ops[i].fn ? (qemu_ops[i].fn(&h), 0) : 0;
+		if (!strcmp(h.op, qemu_ops[i].op) && qemu_ops[i].fn) {
+			qemu_ops[i].fn(&h);
+			break;
+		}
+	/* one journal record per call, whatever the op did (op_filter_xml writes its own,
+	 * with the XML's names) */
+	mg_hook_journal_once(h.domain, h.op, h.subop, h.extra);
 	return 0;
 }
 

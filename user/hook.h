@@ -22,4 +22,15 @@ int mg_read_fd(int fd, size_t max, int drain, char **buf, size_t *len);
 /* Parses "16M", "512K", "16MiB", "1048576" into bytes (1 .. 2 GiB); -1 otherwise. */
 int mg_parse_size(const char *s, size_t *out);
 
+/* The hook's log (syslog ident macvguard-hook, and $MACVGUARD_HOOK_LOG). */
+void hook_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Journal record of one hook call (user/hook_journal.c); xml NULL: read stdin briefly
+ * (ops other than migrate/restore); r: the rule's result, for the stripped names. */
+struct mg_xml_result;
+void mg_hook_journal(const char *domain, const char *op, const char *subop, const char *extra,
+		     const char *xml, size_t len, const struct mg_xml_result *r);
+/* The same, reading stdin, unless this process has written its hook record already. */
+void mg_hook_journal_once(const char *domain, const char *op, const char *subop,
+			  const char *extra);
+
 #endif

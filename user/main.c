@@ -3,6 +3,7 @@
 #include <string.h>
 #include "cmds.h"
 #include "xml_cmd.h"
+#include "postmortem.h"
 
 struct command {
 	const char *name;
@@ -21,6 +22,8 @@ static const struct command commands[] = {
 	{ "mode", mg_cmd_mode, "mode [enforce|audit]" },
 	{ "monitor", mg_cmd_monitor, "monitor [--ifname N] [--domain D] [--verdict V]" },
 	{ "xml", mg_cmd_xml, "xml sanitize|check ...       libvirt's generated-name rules" },
+	{ "journal", mg_cmd_journal, "journal [-f] [--domain D] [--ifname N] [--since T] [--until T] [--verdict V]" },
+	{ "postmortem", mg_cmd_postmortem, "postmortem [--domain D] [--since T] [--until T] [--html F] [JOURNAL...]" },
 	{ "hook", mg_cmd_hook, "hook qemu DOMAIN OP SUBOP EXTRA | hook install|uninstall [--reload]" },
 };
 
@@ -29,7 +32,8 @@ static void usage(FILE *out)
 	size_t i;
 
 	fprintf(out, "usage: macvguard [-j] [-v] COMMAND [ARGS]\n\n"
-		     "  -j  JSON output    -v  verbose\n\ncommands:\n");
+		     "  -j  JSON output    -v  verbose    --journal-dir DIR  (or $MACVGUARD_JOURNAL_DIR)\n"
+		     "\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %s\n", commands[i].help);
 }
@@ -42,6 +46,10 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
 			mg_json = true;
+		else if (!strcmp(argv[i], "--journal-dir") && i + 1 < argc)
+			setenv("MACVGUARD_JOURNAL_DIR", argv[++i], 1);
+		else if (!strncmp(argv[i], "--journal-dir=", 14))
+			setenv("MACVGUARD_JOURNAL_DIR", argv[i] + 14, 1);
 		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
 			mg_verbose = true;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {

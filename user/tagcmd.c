@@ -16,6 +16,7 @@
 #include "cmds.h"
 #include "netns.h"
 #include "state.h"
+#include "jlog.h"
 
 #define ALIAS_PREFIX "macvguard:"
 
@@ -308,6 +309,7 @@ int mg_cmd_tag(int argc, char **argv)
 		struct mg_counts zero = {};
 		bpf_map_update_elem(st.counts_fd, &t.key, &zero, BPF_ANY);
 	}
+	mg_jlog_link_op(MG_JT_TAG, t.info.name, t.info.ifindex, t.netns, &tag);
 	if (!mg_json)
 		printf("tagged %s (ifindex %u%s%s) to domain %s, owner pid %u\n", t.info.name,
 		       t.info.ifindex, t.netns ? ", netns " : "", t.netns ? t.netns : "", domain, pid);
@@ -353,7 +355,10 @@ static int untag_or_release(int argc, char **argv, bool release)
 	}
 	if (rc)
 		mg_err("cannot update the tag of %s: %s", t.ifname, strerror(errno));
-	else if (!mg_json)
+	else
+		mg_jlog_link_op(release ? MG_JT_RELEASE : MG_JT_UNTAG, t.info.name,
+				t.info.ifindex, t.netns, &tag);
+	if (!rc && !mg_json)
 		printf("%s %s\n", release ? "released" : "untagged", t.ifname);
 out:
 	mg_state_close(&st);
@@ -479,6 +484,8 @@ int mg_cmd_mode(int argc, char **argv)
 		mg_state_close(&st);
 		return 1;
 	}
+	if (argc == 2)
+		mg_jlog_mode(mode);
 	if (mg_config_get(st.config_fd, &cfg)) {
 		mg_err("cannot read the mode: %s", strerror(errno));
 		mg_state_close(&st);

@@ -15,7 +15,7 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$VM_DIR/../.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
-VMB="$BUILD/vm"
+VMB=$(realpath -m "$BUILD/vm")   # build/vm may be a symlink: the guest sees no host symlink targets
 
 # Top-level modules the guest loads; dependencies are resolved (in load order) with
 # modprobe --show-depends against the extracted tree, builtins are skipped.

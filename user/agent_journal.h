@@ -1,0 +1,41 @@
+/* The agent's side of the flight recorder (user/agent_journal.c): every emitted verdict,
+ * lost counts, link creations/deletions, agent start/stop into the journal; deny records
+ * reach stable storage before the agent reports them, the rest is group-committed within
+ * MG_AJ_COMMIT_MS; counters in Prometheus text format for node-exporter. */
+#ifndef MG_AGENT_JOURNAL_H
+#define MG_AGENT_JOURNAL_H
+
+#include <linux/netlink.h>
+#include "jlog.h"
+
+#define MG_AJ_COMMIT_MS  100        /* dirty records older than this are fdatasync'd */
+#define MG_AJ_PROM_EVERY_MS 10000
+#define MG_AJ_PROM_DEFAULT "/var/lib/prometheus/node-exporter/macvguard.prom"
+
+struct mg_agent_journal {
+	struct mg_jlog l;
+	bool on;
+	uint64_t dirty_since_ns;     /* CLOCK_MONOTONIC of the first unsynced append */
+	uint64_t last_prom_ns;
+	uint64_t last_commit_ns;
+	uint64_t start_real_ns;
+	char prom[512];              /* "" : no textfile export */
+	unsigned long long verdicts[5];
+	unsigned long long records[MG_JT_MAX];
+	unsigned long long lost;
+	unsigned long long errors_reported;
+};
+
+void mg_aj_open(struct mg_agent_journal *aj, const char *mode, bool enforcing,
+		const char *reason);
+void mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const char *teardown);
+void mg_aj_lost(struct mg_agent_journal *aj, unsigned long long n, const char *where);
+void mg_aj_linkmsg(struct mg_agent_journal *aj, const struct nlmsghdr *nh);
+void mg_aj_tick(struct mg_agent_journal *aj);
+void mg_aj_close(struct mg_agent_journal *aj, const char *why);
+/* Prometheus text for these counters (also used by `journal --prometheus`). */
+void mg_aj_prom_write(FILE *f, const unsigned long long verdicts[5],
+		      const unsigned long long records[MG_JT_MAX], unsigned long long lost,
+		      unsigned long long errors, uint64_t journal_bytes, uint64_t start_s);
+
+#endif

@@ -1,0 +1,321 @@
+/* JSON journal records: see jlog.h. */
+#include "jlog.h"
+#include "events.h"
+#include "hook.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+const char *mg_jlog_dir(void)
+{
+	const char *d = getenv("MACVGUARD_JOURNAL_DIR");
+	return d && *d ? d : MG_J_DEFAULT_DIR;
+}
+
+static void read_boot_id(char *out, size_t size)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = -1;
+
+	out[0] = 0;
+	if (fd >= 0) {
+		n = read(fd, out, size - 1);
+		close(fd);
+	}
+	if (n <= 0) {
+		out[0] = 0;
+		return;
+	}
+	out[n] = 0;
+	out[strcspn(out, "\n")] = 0;
+}
+
+static uint64_t env_size(const char *name)
+{
+	const char *v = getenv(name);
+	size_t s;
+
+	if (!v || !*v)
+		return 0;
+	if (mg_parse_size(v, &s)) {
+		mg_warn("ignoring bad %s '%s'", name, v);
+		return 0;
+	}
+	return s;
+}
+
+int mg_jlog_open(struct mg_jlog *l)
+{
+	struct mg_journal_opts o = { .dir = mg_jlog_dir() };
+	const char *h = getenv("MACVGUARD_HOST"), *sd = getenv("MACVGUARD_SYSTEMD_JOURNAL");
+
+	memset(l, 0, sizeof(*l));
+	l->sd_fd = -1;
+	l->j.dirfd = l->j.lockfd = l->j.segfd = l->j.committerfd = -1;
+	o.segment_bytes = env_size("MACVGUARD_JOURNAL_SEGMENT");
+	o.retain_bytes = env_size("MACVGUARD_JOURNAL_RETAIN");
+	if (h && *h)
+		mg_strlcpy(l->host, h, sizeof(l->host));
+	else if (gethostname(l->host, sizeof(l->host) - 1))
+		strcpy(l->host, "localhost");
+	read_boot_id(l->boot_id, sizeof(l->boot_id));
+	if (sd && !strcmp(sd, "1")) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		const char *path = getenv("MACVGUARD_SYSTEMD_SOCKET");   /* tests */
+		mg_strlcpy(sa.sun_path, path && *path ? path : "/run/systemd/journal/socket",
+			   sizeof(sa.sun_path));
+		l->sd_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (l->sd_fd >= 0 && connect(l->sd_fd, (struct sockaddr *)&sa, sizeof(sa))) {
+			close(l->sd_fd);
+			l->sd_fd = -1;
+		}
+	}
+	if (mg_journal_open(&l->j, &o, l->err, sizeof(l->err)))
+		return -1;
+	return 0;
+}
+
+void mg_jlog_close(struct mg_jlog *l)
+{
+	mg_journal_close(&l->j);
+	if (l->sd_fd >= 0)
+		close(l->sd_fd);
+	l->sd_fd = -1;
+}
+
+json_object *mg_jlog_new(struct mg_jlog *l, unsigned type, uint64_t ts_ns)
+{
+	json_object *o = json_object_new_object();
+	char ts[64];
+
+	l->new_ts = ts_ns ? ts_ns : mg_now_real_ns();
+	mg_format_time(l->new_ts, ts, sizeof(ts));
+	json_object_object_add(o, "type", json_object_new_string(mg_jtype_name(type)));
+	json_object_object_add(o, "time", json_object_new_string(ts));
+	json_object_object_add(o, "host", json_object_new_string(l->host));
+	json_object_object_add(o, "boot_id", json_object_new_string(l->boot_id));
+	json_object_object_add(o, "writer_pid", json_object_new_int(getpid()));
+	return o;
+}
+
+static void to_systemd(struct mg_jlog *l, json_object *o, const char *json, unsigned verdict,
+		       uint64_t seq)
+{
+	char text[1024], *msg = NULL;
+	int prio = verdict == MG_V_DENY ? 4 : 6, n;
+
+	mg_jrec_text(o, text, sizeof(text));
+	n = asprintf(&msg, "MESSAGE=%s\nPRIORITY=%d\nSYSLOG_IDENTIFIER=macvguard\n"
+			   "MACVGUARD_TYPE=%s\nMACVGUARD_SEQ=%llu\nMACVGUARD_RECORD=%s\n",
+		     text, prio, mg_jstr(o, "type"), (unsigned long long)seq, json);
+	if (n > 0 && strchr(text, '\n') == NULL)
+		send(l->sd_fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	free(msg);
+}
+
+int mg_jlog_put(struct mg_jlog *l, json_object *o, unsigned type, unsigned verdict,
+		uint64_t ts_ns, unsigned flags)
+{
+	const char *s;
+	size_t len;
+	uint64_t seq = 0;
+	int rc;
+
+	if (!ts_ns)
+		ts_ns = l->new_ts ? l->new_ts : mg_now_real_ns();
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+						 JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	rc = mg_journal_append(&l->j, type, verdict, ts_ns, s, len, flags, &seq, l->err,
+			       sizeof(l->err));
+	if (rc)
+		l->errors++;
+	else if (l->sd_fd >= 0)
+		to_systemd(l, o, s, verdict, seq);
+	json_object_put(o);
+	return rc;
+}
+
+void mg_jlog_oneshot(unsigned type, json_object *(*build)(struct mg_jlog *l, void *arg),
+		     void *arg)
+{
+	struct mg_jlog l;
+	json_object *o;
+
+	if (getenv("MACVGUARD_NO_JOURNAL"))
+		return;
+	if (mg_jlog_open(&l)) {
+		mg_warn("journal: %s (the operation itself succeeded)", l.err);
+		mg_jlog_close(&l);
+		return;
+	}
+	o = build(&l, arg);
+	if (o && mg_jlog_put(&l, o, type, 0, 0, mg_journal_has_committer(&l.j) ? 0 : MG_JA_SYNC))
+		mg_warn("journal: %s (the operation itself succeeded)", l.err);
+	mg_jlog_close(&l);
+}
+
+json_object *mg_jlog_event(struct mg_jlog *l, const struct mg_event *e, uint64_t *ts_ns)
+{
+	json_object *ev = mg_event_json(e), *o;
+	uint64_t ts = e->ts_boot_ns ? mg_boot_to_real(e->ts_boot_ns) : mg_now_real_ns();
+
+	o = mg_jlog_new(l, MG_JT_VERDICT, ts);
+	json_object_object_foreach(ev, k, v) {
+		if (!strcmp(k, "time"))
+			continue;
+		json_object_object_add(o, k, json_object_get(v));
+	}
+	json_object_put(ev);
+	*ts_ns = ts;
+	return o;
+}
+
+/* ---- reading helpers and text ---------------------------------------------------- */
+
+const char *mg_jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !v)
+		return "";
+	return json_object_get_string(v);
+}
+
+long long mg_jint(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !v)
+		return 0;
+	return (long long)json_object_get_int64(v);
+}
+
+static void join_array(json_object *o, const char *key, char *out, size_t size)
+{
+	json_object *a;
+	size_t n, i, len = 0;
+
+	out[0] = 0;
+	if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+		return;
+	n = json_object_array_length(a);
+	for (i = 0; i < n && len + 2 < size; i++) {
+		int w = snprintf(out + len, size - len, "%s%s", i ? "," : "",
+				 json_object_get_string(json_object_array_get_idx(a, i)));
+		if (w < 0)
+			break;
+		len += (size_t)w;
+		if (len >= size)
+			len = size - 1;
+	}
+}
+
+void mg_jrec_text(json_object *r, char *out, size_t size)
+{
+	const char *type = mg_jstr(r, "type");
+	char a[256], b[256];
+
+	if (!strcmp(type, "verdict")) {
+		const char *reason = mg_jstr(r, "reason");
+		snprintf(out, size,
+			 "%s %s %s(%lld) via %s owner=%s(pid %lld) by %s[%lld] ppid %lld%s%s%s%s",
+			 mg_jstr(r, "verdict"), mg_jstr(r, "action"), mg_jstr(r, "ifname"),
+			 mg_jint(r, "ifindex"), mg_jstr(r, "how"),
+			 *mg_jstr(r, "owner_domain") ? mg_jstr(r, "owner_domain") : "-",
+			 mg_jint(r, "owner_pid"), mg_jstr(r, "comm"), mg_jint(r, "pid"),
+			 mg_jint(r, "ppid"), *reason ? " " : "", reason,
+			 *mg_jstr(r, "teardown_domain") ? " teardown=" : "",
+			 mg_jstr(r, "teardown_domain"));
+	} else if (!strcmp(type, "hook")) {
+		join_array(r, "targets", a, sizeof(a));
+		join_array(r, "stripped", b, sizeof(b));
+		snprintf(out, size, "hook %s %s %s%s%s%s%s%s%s by ppid %lld(%s)", mg_jstr(r, "domain"),
+			 mg_jstr(r, "op"), mg_jstr(r, "subop"),
+			 *mg_jstr(r, "uuid") ? " uuid=" : "", mg_jstr(r, "uuid"),
+			 *a ? " targets=" : "", a, *b ? " stripped=" : "", b,
+			 mg_jint(r, "hook_ppid"), mg_jstr(r, "hook_parent"));
+	} else if (!strcmp(type, "tag")) {
+		snprintf(out, size, "tag %s(%lld)%s%s domain=%s%s%s owner pid %lld", mg_jstr(r, "ifname"),
+			 mg_jint(r, "ifindex"), *mg_jstr(r, "netns") ? " netns=" : "",
+			 mg_jstr(r, "netns"), mg_jstr(r, "domain"), *mg_jstr(r, "uuid") ? " uuid=" : "",
+			 mg_jstr(r, "uuid"), mg_jint(r, "owner_pid"));
+	} else if (!strcmp(type, "untag") || !strcmp(type, "release")) {
+		snprintf(out, size, "%s %s(%lld)%s%s domain=%s owner pid %lld", type,
+			 mg_jstr(r, "ifname"), mg_jint(r, "ifindex"),
+			 *mg_jstr(r, "netns") ? " netns=" : "", mg_jstr(r, "netns"),
+			 mg_jstr(r, "domain"), mg_jint(r, "owner_pid"));
+	} else if (!strcmp(type, "agent")) {
+		snprintf(out, size, "agent %s%s%s%s%s", mg_jstr(r, "event"),
+			 *mg_jstr(r, "mode") ? " mode=" : "", mg_jstr(r, "mode"),
+			 *mg_jstr(r, "detail") ? ": " : "", mg_jstr(r, "detail"));
+	} else if (!strcmp(type, "lost")) {
+		snprintf(out, size, "lost %lld events (%s)", mg_jint(r, "lost"), mg_jstr(r, "where"));
+	} else if (!strcmp(type, "link")) {
+		snprintf(out, size, "link %s %s(%lld) kind %s", mg_jstr(r, "event"),
+			 mg_jstr(r, "ifname"), mg_jint(r, "ifindex"),
+			 *mg_jstr(r, "kind") ? mg_jstr(r, "kind") : "?");
+	} else if (!strcmp(type, "mode")) {
+		snprintf(out, size, "mode set to %s", mg_jstr(r, "mode"));
+	} else {
+		snprintf(out, size, "%s", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
+	}
+}
+
+/* ---- records of the CLI commands -------------------------------------------------- */
+
+struct linkop {
+	const char *ifname, *netns;
+	uint32_t ifindex;
+	const struct mg_tag *tag;
+	unsigned type, mode;
+};
+
+static json_object *build_linkop(struct mg_jlog *l, void *p)
+{
+	struct linkop *a = p;
+	json_object *o = mg_jlog_new(l, a->type, 0);
+	char uuid[37], domain[MG_DOMAIN_LEN + 1];
+
+	json_object_object_add(o, "ifname", json_object_new_string(a->ifname));
+	json_object_object_add(o, "ifindex", json_object_new_int64(a->ifindex));
+	json_object_object_add(o, "netns", json_object_new_string(a->netns ? a->netns : ""));
+	if (a->tag) {
+		mg_strlcpy(domain, a->tag->domain, sizeof(domain));
+		mg_uuid_format(a->tag->uuid, uuid);
+		json_object_object_add(o, "domain", json_object_new_string(domain));
+		json_object_object_add(o, "uuid", json_object_new_string(uuid));
+		json_object_object_add(o, "owner_pid", json_object_new_int64(a->tag->owner_pid));
+		json_object_object_add(o, "source", json_object_new_string(mg_source_name(a->tag->tagged_by)));
+	}
+	json_object_object_add(o, "by_ppid", json_object_new_int(getppid()));
+	return o;
+}
+
+void mg_jlog_link_op(unsigned type, const char *ifname, uint32_t ifindex, const char *netns,
+		     const struct mg_tag *tag)
+{
+	struct linkop a = { .ifname = ifname, .netns = netns, .ifindex = ifindex, .tag = tag,
+			    .type = type };
+	mg_jlog_oneshot(type, build_linkop, &a);
+}
+
+static json_object *build_mode(struct mg_jlog *l, void *p)
+{
+	struct linkop *a = p;
+	json_object *o = mg_jlog_new(l, MG_JT_MODE, 0);
+
+	json_object_object_add(o, "mode", json_object_new_string(mg_mode_name(a->mode)));
+	json_object_object_add(o, "by_ppid", json_object_new_int(getppid()));
+	return o;
+}
+
+void mg_jlog_mode(unsigned mode)
+{
+	struct linkop a = { .mode = mode };
+	mg_jlog_oneshot(MG_JT_MODE, build_mode, &a);
+}

@@ -1,0 +1,765 @@
+/* `macvguard postmortem`: the timeline of one migration or incident merged from the
+ * journals of several hosts, a one/two-sentence summary on top; text, JSON or a
+ * self-contained HTML page. See docs/journal.md ("postmortem"). */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cmds.h"
+#include "postmortem.h"
+
+#define PM_BEFORE_NS (2ull * 1000000000ull)    /* context kept before the first record */
+#define PM_AFTER_NS  (10ull * 1000000000ull)   /* ... and after the last one */
+#define PM_TEARDOWN_NS (60ull * 1000000000ull) /* stopped without release: window length */
+
+struct prec {
+	uint64_t ts, seq;
+	unsigned type, verdict;
+	json_object *o;
+};
+
+struct ppid_ent {
+	char host[128];
+	long long ppid;
+};
+
+struct pm {
+	const char *domain;
+	char domain_lc[128];
+	uint64_t since, until, wmin, wmax;
+	int pass;
+	bool any;
+	struct prec *v;
+	size_t n, cap;
+	char **names;
+	size_t nnames;
+	struct ppid_ent *pp;
+	size_t npp;
+	unsigned long long scanned;
+	bool oom;
+};
+
+static void add_name(struct pm *p, const char *name)
+{
+	char **nn;
+
+	if (!*name)
+		return;
+	for (size_t i = 0; i < p->nnames; i++)
+		if (!strcmp(p->names[i], name))
+			return;
+	nn = realloc(p->names, (p->nnames + 1) * sizeof(char *));
+	if (!nn || !(nn[p->nnames] = strdup(name))) {
+		if (nn)
+			p->names = nn;
+		p->oom = true;
+		return;
+	}
+	p->names = nn;
+	p->nnames++;
+}
+
+static bool has_name(const struct pm *p, const char *name)
+{
+	for (size_t i = 0; i < p->nnames; i++)
+		if (!strcmp(p->names[i], name))
+			return true;
+	return false;
+}
+
+static void add_ppid(struct pm *p, const char *host, long long ppid)
+{
+	struct ppid_ent *n;
+
+	if (ppid <= 1)
+		return;
+	for (size_t i = 0; i < p->npp; i++)
+		if (p->pp[i].ppid == ppid && !strcmp(p->pp[i].host, host))
+			return;
+	n = realloc(p->pp, (p->npp + 1) * sizeof(*n));
+	if (!n) {
+		p->oom = true;
+		return;
+	}
+	p->pp = n;
+	mg_strlcpy(p->pp[p->npp].host, host, sizeof(p->pp[0].host));
+	p->pp[p->npp++].ppid = ppid;
+}
+
+static bool has_ppid(const struct pm *p, const char *host, long long pid)
+{
+	for (size_t i = 0; i < p->npp; i++)
+		if (p->pp[i].ppid == pid && !strcmp(p->pp[i].host, host))
+			return true;
+	return false;
+}
+
+static void keep(struct pm *p, const struct mg_jrec *r, json_object *o)
+{
+	if (p->n == p->cap) {
+		struct prec *nv = realloc(p->v, (p->cap = p->cap ? p->cap * 2 : 256) * sizeof(*nv));
+		if (!nv) {
+			p->oom = true;
+			json_object_put(o);
+			return;
+		}
+		p->v = nv;
+	}
+	p->v[p->n++] = (struct prec){ r->h.ts_ns, r->h.seq, r->h.type, r->h.verdict, o };
+}
+
+static void note_names(struct pm *p, json_object *o)
+{
+	json_object *a;
+
+	add_name(p, mg_jstr(o, "ifname"));
+	if (json_object_object_get_ex(o, "targets", &a) && json_object_is_type(a, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(a); i++)
+			add_name(p, json_object_get_string(json_object_array_get_idx(a, i)));
+	if (!strcmp(mg_jstr(o, "type"), "hook"))
+		add_ppid(p, mg_jstr(o, "host"), mg_jint(o, "hook_ppid"));
+}
+
+static bool in_range(const struct pm *p, uint64_t ts)
+{
+	return (!p->since || ts >= p->since) && (!p->until || ts <= p->until);
+}
+
+static bool prefilter(const struct pm *p, const struct mg_jrec *r)
+{
+	if (memmem(r->payload, r->h.len, p->domain, strlen(p->domain)))
+		return true;
+	return p->domain_lc[0] && memmem(r->payload, r->h.len, p->domain_lc, strlen(p->domain_lc));
+}
+
+/* pass 1 (with --domain): the records that name the domain; they set the window */
+static int pass1(void *ctx, const struct mg_jrec *r)
+{
+	struct pm *p = ctx;
+	json_object *o;
+
+	p->scanned++;
+	if (!in_range(p, r->h.ts_ns))
+		return 0;
+	switch (r->h.type) {
+	case MG_JT_HOOK: case MG_JT_TAG: case MG_JT_UNTAG: case MG_JT_RELEASE: case MG_JT_VERDICT:
+		break;
+	default:
+		return 0;
+	}
+	if (!prefilter(p, r) || !(o = mg_rec_parse(r)))
+		return 0;
+	if (!mg_rec_mentions_domain(o, p->domain)) {
+		json_object_put(o);
+		return 0;
+	}
+	if (!p->any || r->h.ts_ns < p->wmin)
+		p->wmin = r->h.ts_ns;
+	if (!p->any || r->h.ts_ns > p->wmax)
+		p->wmax = r->h.ts_ns;
+	p->any = true;
+	note_names(p, o);
+	json_object_put(o);
+	return p->oom ? -1 : 0;
+}
+
+/* pass 2 (with --domain): everything in the window that concerns the domain, the links
+ * it named, or requests from its hooks' caller; plus agent/lost/mode context */
+static int pass2(void *ctx, const struct mg_jrec *r)
+{
+	struct pm *p = ctx;
+	uint64_t lo = p->wmin > PM_BEFORE_NS ? p->wmin - PM_BEFORE_NS : 0;
+	json_object *o;
+	bool k;
+
+	if (!in_range(p, r->h.ts_ns) || r->h.ts_ns < lo || r->h.ts_ns > p->wmax + PM_AFTER_NS)
+		return 0;
+	if (!(o = mg_rec_parse(r)))
+		return 0;
+	k = mg_rec_mentions_domain(o, p->domain);
+	if (!k) {
+		switch (r->h.type) {
+		case MG_JT_AGENT: case MG_JT_LOST: case MG_JT_MODE:
+			k = true;
+			break;
+		case MG_JT_VERDICT:
+			k = has_name(p, mg_jstr(o, "ifname")) ||
+			    has_ppid(p, mg_jstr(o, "host"), mg_jint(o, "pid")) ||
+			    has_ppid(p, mg_jstr(o, "host"), mg_jint(o, "ppid"));
+			break;
+		case MG_JT_TAG: case MG_JT_UNTAG: case MG_JT_RELEASE: case MG_JT_LINK:
+			k = has_name(p, mg_jstr(o, "ifname"));
+			break;
+		}
+	}
+	if (k)
+		keep(p, r, o);
+	else
+		json_object_put(o);
+	return p->oom ? -1 : 0;
+}
+
+/* without --domain: everything in [since, until] */
+static int pass_all(void *ctx, const struct mg_jrec *r)
+{
+	struct pm *p = ctx;
+	json_object *o;
+
+	p->scanned++;
+	if (!in_range(p, r->h.ts_ns) || !(o = mg_rec_parse(r)))
+		return 0;
+	keep(p, r, o);
+	return p->oom ? -1 : 0;
+}
+
+static int prec_cmp(const void *a, const void *b)
+{
+	const struct prec *x = a, *y = b;
+	int c;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	c = strcmp(mg_jstr(x->o, "host"), mg_jstr(y->o, "host"));
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* ---- the story ------------------------------------------------------------------- */
+
+struct incident {
+	struct prec *v;
+	const char *teardown;      /* domain whose teardown made the request, or NULL */
+	const char *attribution;   /* how we know */
+	struct prec *migrate;      /* that domain's migrate hook on the same host, if any */
+	bool carried, stripped;    /* the migrate XML carried / the hook stripped the name */
+};
+
+static bool same_host(json_object *a, json_object *b)
+{
+	return !strcmp(mg_jstr(a, "host"), mg_jstr(b, "host")) &&
+	       !strcmp(mg_jstr(a, "boot_id"), mg_jstr(b, "boot_id"));
+}
+
+static bool arr_has(json_object *o, const char *key, const char *want)
+{
+	json_object *a;
+
+	if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(a); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(a, i)), want))
+			return true;
+	return false;
+}
+
+static const char *op_of(const struct prec *r)
+{
+	return r->type == MG_JT_HOOK ? mg_jstr(r->o, "op") : "";
+}
+
+static void attribute(struct pm *p, struct incident *in)
+{
+	struct prec *v = in->v, *weak = NULL;
+	int nweak = 0;
+	const char *k = mg_jstr(v->o, "teardown_domain");
+
+	if (*k) {
+		in->teardown = k;
+		in->attribution = "the verdict carries it (kernel-side attribution)";
+	}
+	/* a "stopped" hook of domain X on this host before the request, whose teardown
+	 * (up to X's "release") covers it */
+	for (size_t i = 0; !in->teardown && i < p->n; i++) {
+		struct prec *s = &p->v[i], *rel = NULL;
+		uint64_t end;
+
+		if (s->ts > v->ts)
+			break;
+		if (strcmp(op_of(s), "stopped") || !same_host(s->o, v->o))
+			continue;
+		for (size_t j = i + 1; j < p->n; j++)
+			if (!strcmp(op_of(&p->v[j]), "release") && same_host(p->v[j].o, v->o) &&
+			    !strcmp(mg_jstr(p->v[j].o, "domain"), mg_jstr(s->o, "domain"))) {
+				rel = &p->v[j];
+				break;
+			}
+		end = rel ? rel->ts : s->ts + PM_TEARDOWN_NS;
+		if (v->ts > end)
+			continue;
+		long long hp = mg_jint(s->o, "hook_ppid");
+		if (hp > 1 && (hp == mg_jint(v->o, "pid") || hp == mg_jint(v->o, "ppid"))) {
+			in->teardown = mg_jstr(s->o, "domain");
+			in->attribution = hp == mg_jint(v->o, "pid")
+				? "the requester is the process that ran the domain's hooks (libvirtd)"
+				: "the requester's parent ran the domain's hooks";
+			break;
+		}
+		if (!weak || strcmp(mg_jstr(weak->o, "domain"), mg_jstr(s->o, "domain")))
+			nweak++;
+		weak = s;
+	}
+	if (!in->teardown && nweak == 1) {
+		in->teardown = mg_jstr(weak->o, "domain");
+		in->attribution = "it is the only teardown (stopped..release) in progress on that host";
+	}
+	if (!in->teardown)
+		return;
+	for (size_t i = 0; i < p->n && p->v[i].ts <= v->ts; i++) {
+		struct prec *m = &p->v[i];
+		if ((!strcmp(op_of(m), "migrate") || !strcmp(op_of(m), "restore")) &&
+		    same_host(m->o, v->o) && !strcmp(mg_jstr(m->o, "domain"), in->teardown))
+			in->migrate = m;
+	}
+	if (in->migrate) {
+		in->carried = arr_has(in->migrate->o, "targets", mg_jstr(v->o, "ifname"));
+		in->stripped = arr_has(in->migrate->o, "stripped", mg_jstr(v->o, "ifname"));
+	}
+}
+
+static int severity(unsigned verdict)
+{
+	switch (verdict) {
+	case MG_V_DENY: return 4;
+	case MG_V_AUDIT: return 3;
+	case MG_V_GONE: return 2;
+	case MG_V_ALLOW: return 1;
+	default: return 0;
+	}
+}
+
+static const char *verb(const char *action, bool tried)
+{
+	if (!strcmp(action, "rename"))
+		return tried ? "tried to rename" : "renamed";
+	if (!strcmp(action, "move"))
+		return tried ? "tried to move to another netns" : "moved to another netns";
+	return tried ? "tried to delete" : "deleted";
+}
+
+static void describe(const struct incident *in, char *out, size_t size)
+{
+	json_object *o = in->v->o;
+	const char *verdict = mg_jstr(o, "verdict"), *reason = mg_jstr(o, "reason");
+	const char *owner = mg_jstr(o, "owner_domain");
+	char actor[300], ownerd[300], outcome[160], more[600] = "";
+	bool running = !strcmp(reason, "in-use") || !strcmp(mg_jstr(o, "queues"), "held");
+
+	if (in->teardown)
+		snprintf(actor, sizeof(actor), "teardown of %sdomain %s on host %s",
+			 in->migrate ? "incoming " : "", in->teardown, mg_jstr(o, "host"));
+	else
+		snprintf(actor, sizeof(actor), "%s (pid %lld) on host %s", mg_jstr(o, "comm"),
+			 mg_jint(o, "pid"), mg_jstr(o, "host"));
+	if (*owner)
+		snprintf(ownerd, sizeof(ownerd), ", owned by %sdomain %s (pid %lld)",
+			 running ? "running " : "", owner, mg_jint(o, "owner_pid"));
+	else
+		ownerd[0] = 0;
+	if (!strcmp(verdict, "deny"))
+		snprintf(outcome, sizeof(outcome), "refused");
+	else if (!strcmp(verdict, "audit"))
+		snprintf(outcome, sizeof(outcome), "allowed in audit mode (enforce would have refused it)");
+	else if (!strcmp(verdict, "gone"))
+		snprintf(outcome, sizeof(outcome), "the device is gone");
+	else
+		snprintf(outcome, sizeof(outcome), "allowed (%s)", *reason ? reason : "not guarded");
+	if (in->teardown) {
+		snprintf(more, sizeof(more), " The request came from %s (pid %lld, parent %lld), "
+			 "attributed because %s", mg_jstr(o, "comm"), mg_jint(o, "pid"),
+			 mg_jint(o, "ppid"), in->attribution);
+		if (in->migrate) {
+			size_t l = strlen(more);
+			snprintf(more + l, sizeof(more) - l, "; %s's %s XML %s %s%s", in->teardown,
+				 mg_jstr(in->migrate->o, "op"),
+				 in->carried ? "carried" : "did not carry", mg_jstr(o, "ifname"),
+				 in->carried ? (in->stripped ? " and the hook stripped it"
+							     : " and the hook did not strip it") : "");
+		}
+		strncat(more, ".", sizeof(more) - strlen(more) - 1);
+	}
+	if (!strcmp(verdict, "gone"))
+		snprintf(out, size, "%s of domain %s went away on host %s (%s).%s",
+			 mg_jstr(o, "ifname"), *owner ? owner : "-", mg_jstr(o, "host"),
+			 mg_jstr(o, "how"), more);
+	else
+		snprintf(out, size, "%s %s %s%s; %s.%s", actor,
+			 verb(mg_jstr(o, "action"), !strcmp(verdict, "deny")), mg_jstr(o, "ifname"),
+			 ownerd, outcome, more);
+	if (out[0])
+		out[0] = (char)toupper((unsigned char)out[0]);
+}
+
+/* ---- output ------------------------------------------------------------------------ */
+
+static void html_esc(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+static const char *rec_class(const struct prec *r)
+{
+	if (r->type == MG_JT_VERDICT)
+		return mg_verdict_name(r->verdict);
+	return mg_jtype_name(r->type);
+}
+
+static void short_label(const struct prec *r, char *out, size_t size)
+{
+	json_object *o = r->o;
+
+	switch (r->type) {
+	case MG_JT_VERDICT:
+		snprintf(out, size, "%s %s", mg_jstr(o, "verdict"), mg_jstr(o, "ifname"));
+		break;
+	case MG_JT_HOOK:
+		snprintf(out, size, "%s %s", mg_jstr(o, "domain"), mg_jstr(o, "op"));
+		break;
+	case MG_JT_AGENT: case MG_JT_LINK:
+		snprintf(out, size, "%s %s", mg_jtype_name(r->type), mg_jstr(o, "event"));
+		break;
+	default:
+		snprintf(out, size, "%s %s", mg_jtype_name(r->type), mg_jstr(o, "ifname"));
+	}
+}
+
+static int write_html(const char *path, struct pm *p, char **hosts, size_t nh,
+		      const char *summary)
+{
+	FILE *f = fopen(path, "we");
+	const int W = 1000, LANE = 130, X0 = 160, TOP = 30, RIGHT = 160;
+	uint64_t t0 = p->n ? p->v[0].ts : 0, t1 = p->n ? p->v[p->n - 1].ts : 1;
+	char ts[64], text[1400], lbl[160];
+
+	if (!f) {
+		mg_err("--html %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (t1 <= t0)
+		t1 = t0 + 1;
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	      "<title>macvguard postmortem</title>\n<style>\n"
+	      "body{font:14px/1.4 sans-serif;margin:1.5em;color:#222}\n"
+	      "#summary{font-size:16px;padding:.8em 1em;background:#fff4e5;border-left:5px solid #e67e22}\n"
+	      "table{border-collapse:collapse;margin-top:1em;font:12px monospace}\n"
+	      "td,th{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left;vertical-align:top}\n"
+	      ".lane-bg{fill:#f6f6f6}.lane-name{font:bold 13px sans-serif}\n"
+	      "circle.deny{fill:#c0392b}circle.audit{fill:#e67e22}circle.allow{fill:#27ae60}\n"
+	      "circle.gone{fill:#7f8c8d}circle.hook{fill:#2980b9}circle.tag,circle.untag,"
+	      "circle.release{fill:#8e44ad}circle.agent,circle.mode,circle.lost,circle.link{fill:#95a5a6}\n"
+	      "tr.deny td{background:#fdecea}\n.lbl{font:10px sans-serif}\n"
+	      "</style></head><body>\n<h1>macvguard postmortem</h1>\n<p id=\"summary\">", f);
+	html_esc(f, summary);
+	fprintf(f, "</p>\n<p id=\"scope\">");
+	if (p->domain) {
+		fputs("Domain ", f);
+		html_esc(f, p->domain);
+		fputs(": ", f);
+	}
+	fprintf(f, "%zu records on %zu host(s)</p>\n", p->n, nh);
+	fprintf(f, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+		   "height=\"%zu\">\n", W + X0 + RIGHT, TOP + nh * LANE + 30);
+	for (size_t h = 0; h < nh; h++) {
+		fprintf(f, "<g class=\"lane\" data-host=\"");
+		html_esc(f, hosts[h]);
+		fprintf(f, "\"><rect class=\"lane-bg\" x=\"0\" y=\"%zu\" width=\"%d\" height=\"%d\"/>"
+			   "<text class=\"lane-name\" x=\"6\" y=\"%zu\">", TOP + h * LANE, W + X0 + RIGHT,
+			LANE - 6, TOP + h * LANE + LANE - 12);
+		html_esc(f, hosts[h]);
+		fputs("</text>\n", f);
+		for (size_t i = 0; i < p->n; i++) {
+			struct prec *r = &p->v[i];
+			double x;
+			if (strcmp(mg_jstr(r->o, "host"), hosts[h]))
+				continue;
+			x = X0 + (double)(r->ts - t0) * W / (double)(t1 - t0);
+			mg_jrec_text(r->o, text, sizeof(text));
+			short_label(r, lbl, sizeof(lbl));
+			fprintf(f, "<g class=\"ev\" data-seq=\"%llu\"><circle class=\"%s\" cx=\"%.1f\" "
+				   "cy=\"%zu\" r=\"6\"><title>", (unsigned long long)r->seq,
+				rec_class(r), x, TOP + h * LANE + LANE - 12);
+			html_esc(f, mg_jstr(r->o, "time"));
+			fputc(' ', f);
+			html_esc(f, text);
+			fprintf(f, "</title></circle><text class=\"lbl\" x=\"%.1f\" y=\"%zu\" "
+				   "transform=\"rotate(-25 %.1f %zu)\">", x + 4,
+				TOP + h * LANE + LANE - 22 - (i % 5) * 18, x + 4,
+				TOP + h * LANE + LANE - 22 - (i % 5) * 18);
+			html_esc(f, lbl);
+			fputs("</text></g>\n", f);
+		}
+		fputs("</g>\n", f);
+	}
+	mg_format_time(t0, ts, sizeof(ts));
+	fprintf(f, "<text class=\"lbl\" x=\"%d\" y=\"%zu\">%s</text>", X0, TOP + nh * LANE + 20, ts);
+	mg_format_time(t1, ts, sizeof(ts));
+	fprintf(f, "<text class=\"lbl\" x=\"%d\" y=\"%zu\" text-anchor=\"end\">%s</text>\n</svg>\n",
+		X0 + W, TOP + nh * LANE + 20, ts);
+	fputs("<table id=\"records\"><tr><th>time</th><th>host</th><th>seq</th><th>type</th>"
+	      "<th>event</th></tr>\n", f);
+	for (size_t i = 0; i < p->n; i++) {
+		struct prec *r = &p->v[i];
+		mg_jrec_text(r->o, text, sizeof(text));
+		fprintf(f, "<tr class=\"%s\"><td>", rec_class(r));
+		html_esc(f, mg_jstr(r->o, "time"));
+		fputs("</td><td class=\"host\">", f);
+		html_esc(f, mg_jstr(r->o, "host"));
+		fprintf(f, "</td><td>%llu</td><td>%s</td><td>", (unsigned long long)r->seq,
+			mg_jtype_name(r->type));
+		html_esc(f, text);
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</table>\n</body></html>\n", f);
+	if (fclose(f)) {
+		mg_err("--html %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static json_object *incident_json(const struct incident *in, const char *text)
+{
+	json_object *o = json_object_new_object(), *v = in->v->o, *x;
+
+	json_object_object_add(o, "summary", json_object_new_string(text));
+	json_object_object_add(o, "host", json_object_new_string(mg_jstr(v, "host")));
+	json_object_object_add(o, "time", json_object_new_string(mg_jstr(v, "time")));
+	json_object_object_add(o, "seq", json_object_new_uint64(in->v->seq));
+	json_object_object_add(o, "verdict", json_object_new_string(mg_jstr(v, "verdict")));
+	json_object_object_add(o, "action", json_object_new_string(mg_jstr(v, "action")));
+	json_object_object_add(o, "reason", json_object_new_string(mg_jstr(v, "reason")));
+	x = json_object_new_object();
+	json_object_object_add(x, "ifname", json_object_new_string(mg_jstr(v, "ifname")));
+	json_object_object_add(x, "ifindex", json_object_new_int64(mg_jint(v, "ifindex")));
+	json_object_object_add(x, "owner_domain", json_object_new_string(mg_jstr(v, "owner_domain")));
+	json_object_object_add(x, "owner_uuid", json_object_new_string(mg_jstr(v, "owner_uuid")));
+	json_object_object_add(x, "owner_pid", json_object_new_int64(mg_jint(v, "owner_pid")));
+	json_object_object_add(o, "victim", x);
+	x = json_object_new_object();
+	json_object_object_add(x, "comm", json_object_new_string(mg_jstr(v, "comm")));
+	json_object_object_add(x, "pid", json_object_new_int64(mg_jint(v, "pid")));
+	json_object_object_add(x, "tid", json_object_new_int64(mg_jint(v, "tid")));
+	json_object_object_add(x, "ppid", json_object_new_int64(mg_jint(v, "ppid")));
+	json_object_object_add(o, "requester", x);
+	json_object_object_add(o, "teardown_domain",
+			       in->teardown ? json_object_new_string(in->teardown) : NULL);
+	json_object_object_add(o, "attribution",
+			       in->attribution ? json_object_new_string(in->attribution) : NULL);
+	json_object_object_add(o, "incoming", json_object_new_boolean(in->migrate != NULL));
+	json_object_object_add(o, "xml_carried", json_object_new_boolean(in->carried));
+	json_object_object_add(o, "xml_stripped", json_object_new_boolean(in->stripped));
+	return o;
+}
+
+static void usage_pm(FILE *out)
+{
+	fprintf(out, "usage: macvguard postmortem [-j] [--domain NAME|UUID] [--since T] [--until T] "
+		     "[--html FILE] [JOURNAL...]\n"
+		     "       JOURNAL: journal directories or segment files, one or more per host "
+		     "(default %s)\n", mg_jlog_dir());
+}
+
+int mg_cmd_postmortem(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "domain", required_argument, NULL, 'd' }, { "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },  { "html", required_argument, NULL, 'H' },
+		{ "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct pm p = { 0 };
+	struct mg_sources src;
+	const char *html = NULL;
+	bool json = mg_json;
+	struct incident *inc = NULL;
+	size_t ninc = 0, best = 0, nh = 0;
+	char **hosts = NULL, summary[2400], (*texts)[1200] = NULL;
+	int c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:s:u:H:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (!*optarg || strlen(optarg) >= sizeof(p.domain_lc)) {
+				mg_err("--domain: 1..%zu bytes", sizeof(p.domain_lc) - 1);
+				return 2;
+			}
+			p.domain = optarg;
+			for (size_t i = 0; optarg[i]; i++)
+				p.domain_lc[i] = (char)tolower((unsigned char)optarg[i]);
+			if (!strcmp(p.domain_lc, optarg))
+				p.domain_lc[0] = 0;
+			break;
+		case 's':
+			if (mg_parse_time(optarg, &p.since)) {
+				mg_err("--since: not a time: %s", optarg);
+				return 2;
+			}
+			break;
+		case 'u':
+			if (mg_parse_time(optarg, &p.until)) {
+				mg_err("--until: not a time: %s", optarg);
+				return 2;
+			}
+			break;
+		case 'H': html = optarg; break;
+		case 'j': json = true; break;
+		case 'h': usage_pm(stdout); return 0;
+		default: usage_pm(stderr); return 2;
+		}
+	}
+	if (mg_sources_expand(&src, argc - optind, argv + optind))
+		return 1;
+	if (p.domain) {
+		rc = mg_sources_scan(&src, pass1, &p, NULL);
+		if (rc == 0 && p.any) {
+			p.pass = 2;
+			rc = mg_sources_scan(&src, pass2, &p, NULL);
+		}
+	} else {
+		rc = mg_sources_scan(&src, pass_all, &p, NULL);
+	}
+	mg_sources_free(&src);
+	if (p.oom) {
+		mg_err("out of memory");
+		rc = 1;
+		goto out;
+	}
+	if (rc) {
+		rc = 1;
+		goto out;
+	}
+	if (p.n)
+		qsort(p.v, p.n, sizeof(*p.v), prec_cmp);
+
+	/* hosts in order of first appearance */
+	for (size_t i = 0; i < p.n; i++) {
+		const char *h = mg_jstr(p.v[i].o, "host");
+		size_t k;
+		for (k = 0; k < nh && strcmp(hosts[k], h); k++)
+			;
+		if (k == nh) {
+			char **nhp = realloc(hosts, (nh + 1) * sizeof(char *));
+			if (!nhp) {
+				rc = 1;
+				goto out;
+			}
+			hosts = nhp;
+			hosts[nh++] = (char *)h;
+		}
+	}
+	/* incidents: every verdict, attributed */
+	for (size_t i = 0; i < p.n; i++) {
+		struct incident *ni;
+		if (p.v[i].type != MG_JT_VERDICT)
+			continue;
+		ni = realloc(inc, (ninc + 1) * sizeof(*inc));
+		if (!ni) {
+			rc = 1;
+			goto out;
+		}
+		inc = ni;
+		memset(&inc[ninc], 0, sizeof(inc[0]));
+		inc[ninc].v = &p.v[i];
+		attribute(&p, &inc[ninc]);
+		ninc++;
+	}
+	texts = calloc(ninc ? ninc : 1, sizeof(*texts));
+	if (!texts) {
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < ninc; i++) {
+		int s = severity(inc[i].v->verdict) * 2 +
+			(p.domain && inc[i].teardown && !strcasecmp(inc[i].teardown, p.domain));
+		int sb = severity(inc[best].v->verdict) * 2 +
+			 (p.domain && inc[best].teardown && !strcasecmp(inc[best].teardown, p.domain));
+		describe(&inc[i], texts[i], sizeof(texts[i]));
+		if (s > sb)
+			best = i;
+	}
+	if (ninc) {
+		snprintf(summary, sizeof(summary), "%s", texts[best]);
+		if (ninc > 1) {
+			size_t l = strlen(summary);
+			snprintf(summary + l, sizeof(summary) - l, " (%zu guard verdicts in this timeline.)",
+				 ninc);
+		}
+	} else if (p.n) {
+		size_t l = (size_t)snprintf(summary, sizeof(summary), "%s%s%s%zu records on host(s) ",
+					    p.domain ? "Domain " : "", p.domain ? p.domain : "",
+					    p.domain ? ": " : "", p.n);
+		for (size_t h = 0; h < nh && l < sizeof(summary); h++)
+			l += (size_t)snprintf(summary + l, sizeof(summary) - l, "%s%s", h ? ", " : "",
+					      hosts[h]);
+		if (l < sizeof(summary))
+			snprintf(summary + l, sizeof(summary) - l, "; no guard verdict was recorded.");
+	} else {
+		snprintf(summary, sizeof(summary), "No records%s%s in the journal(s)%s.",
+			 p.domain ? " of domain " : "", p.domain ? p.domain : "",
+			 p.since || p.until ? " in that time range" : "");
+	}
+
+	if (html && write_html(html, &p, hosts, nh, summary))
+		rc = 1;
+	if (json) {
+		json_object *o = json_object_new_object(), *a = json_object_new_array(), *t;
+		json_object_object_add(o, "summary", json_object_new_string(summary));
+		json_object_object_add(o, "domain", p.domain ? json_object_new_string(p.domain) : NULL);
+		t = json_object_new_array();
+		for (size_t h = 0; h < nh; h++)
+			json_object_array_add(t, json_object_new_string(hosts[h]));
+		json_object_object_add(o, "hosts", t);
+		for (size_t i = 0; i < ninc; i++)
+			json_object_array_add(a, incident_json(&inc[i], texts[i]));
+		json_object_object_add(o, "incidents", a);
+		t = json_object_new_array();
+		for (size_t i = 0; i < p.n; i++)
+			json_object_array_add(t, json_object_get(p.v[i].o));
+		json_object_object_add(o, "timeline", t);
+		mg_json_print(o);
+	} else {
+		char t0[64] = "-", t1[64] = "-";
+		if (p.n) {
+			mg_format_time(p.v[0].ts, t0, sizeof(t0));
+			mg_format_time(p.v[p.n - 1].ts, t1, sizeof(t1));
+		}
+		printf("postmortem%s%s: %zu records, %zu host(s), %s .. %s\n",
+		       p.domain ? " of domain " : "", p.domain ? p.domain : "", p.n, nh, t0, t1);
+		printf("\n%s\n\n", summary);
+		for (size_t i = 0; i < ninc; i++)
+			if (ninc > 1)
+				printf("  - [%s #%llu] %s\n", mg_jstr(inc[i].v->o, "host"),
+				       (unsigned long long)inc[i].v->seq, texts[i]);
+		if (ninc > 1)
+			putchar('\n');
+		printf("%-27s %-12s %6s %s\n", "TIME", "HOST", "SEQ", "EVENT");
+		for (size_t i = 0; i < p.n; i++)
+			mg_rec_print_text(stdout, p.v[i].o, p.v[i].seq);
+	}
+	if (html && !rc && !json)
+		fprintf(stderr, "macvguard: wrote %s\n", html);
+out:
+	for (size_t i = 0; i < p.n; i++)
+		json_object_put(p.v[i].o);
+	free(p.v);
+	for (size_t i = 0; i < p.nnames; i++)
+		free(p.names[i]);
+	free(p.names);
+	free(p.pp);
+	free(inc);
+	free(texts);
+	free(hosts);
+	return rc;
+}
