@@ -250,6 +250,8 @@ static int op_claim(const struct hook_ctx *h)
 out_maps:
 	close_maps(&m);
 out:
+	/* the journal record gets the XML we consumed from stdin (uuid, target names) */
+	mg_hook_journal(h->domain, h->op, h->subop, h->extra, buf, len, NULL);
 	free(ds);
 	free(buf);
 	return 0;
