@@ -19,6 +19,6 @@ $(BUILD)/tests/asan/test_journal: $(JOURNAL_UNIT_SRC) user/journal.h
 # The hook writes journal records (user/hook_journal.c): the ASan/UBSan build of the XML
 # command and the hook (xml/xml.mk) links the journal code too.
 JOURNAL_HOOK_SRC = user/hook_journal.c user/jlog.c user/journal.c user/common.c user/events.c
-XML_CLI_SRC += $(JOURNAL_HOOK_SRC)
+XML_CLI_SRC := $(sort $(XML_CLI_SRC) $(JOURNAL_HOOK_SRC))   # sort: also drops duplicates
 XML_CFLAGS += -Ibpf
 $(BUILD)/asan/macvguard-xml: $(JOURNAL_HOOK_SRC) user/journal.h user/jlog.h
