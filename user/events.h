@@ -10,6 +10,7 @@ struct mg_event_filter {
 	const char *ifname;
 	const char *domain;
 	int verdict;            /* -1: any */
+	const char *kind;       /* rtnl kind: macvtap, macvlan, veth, tun, tap */
 };
 
 json_object *mg_event_json(const struct mg_event *e);
