@@ -70,6 +70,8 @@ struct agent {
 	struct fb_sender senders[FB_SENDERS];
 	unsigned next_sender;
 	struct name_entry names[NAME_CACHE];
+	struct fb_sender *last_veth;    /* sender of the last veth deletion seen, and when */
+	uint64_t last_veth_ns;
 	char monitor_reason[512];
 };
 
@@ -355,6 +357,16 @@ static int on_link_msg(struct nl_msg *msg, void *arg)
 		} else if (link && (f = fb_match(a, link, NULL))) {
 			/* the request named its lower device (or, for a veth, its peer) */
 			e.path = strcmp(kind, "veth") ? MG_PATH_CASCADE : MG_PATH_NETLINK;
+		} else if (!strcmp(kind, "veth") && a->last_veth &&
+			   e.ts_boot_ns - a->last_veth_ns < 200000000ull) {
+			/* a veth's peer has no IFLA_LINK once unpaired: its notification comes
+			 * right after the requested end's, from the same unregister batch */
+			f = a->last_veth;
+			e.path = MG_PATH_NETLINK;
+		}
+		if (f && !strcmp(kind, "veth")) {
+			a->last_veth = e.path == MG_PATH_NETLINK && a->last_veth != f ? f : NULL;
+			a->last_veth_ns = e.ts_boot_ns;
 		}
 	}
 	if (f) {
