@@ -390,6 +390,12 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 	e->reason = reason;
 	e->queues_state = in.queues_state;
 	bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), ((struct net_device *)dev)->name);
+	{
+		const struct rtnl_link_ops *ops = BPF_CORE_READ((struct net_device *)dev, rtnl_link_ops);
+
+		if (ops)
+			bpf_probe_read_kernel_str(e->kind, 8, BPF_CORE_READ(ops, kind));
+	}
 	__builtin_memcpy(e->domain, tag->domain, sizeof(e->domain));
 	__builtin_memcpy(e->uuid, tag->uuid, sizeof(e->uuid));
 	if (w->action == MG_ACT_DELETE && verdict != MG_V_DENY) {
@@ -1231,7 +1237,7 @@ static long mg_flush_cb(struct bpf_map *map, const void *key, void *value, void 
 
 	if (pk->tid != c->tid)
 		return 0;
-	c->found++;
+	c->found = 1;   /* a flag, not a count: 6.12 re-verifies callbacks until their state converges */
 	if (c->ret < 0) {
 		e->record = MG_REC_DELETE;
 		e->result = MG_RES_FAILED;

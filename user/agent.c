@@ -75,23 +75,48 @@ struct agent {
 	char monitor_reason[512];
 };
 
+/* A client that cannot keep up loses records; the count goes to it as a LOST record
+ * (itself retried until it fits) before anything else, so received + lost is exact. */
+static bool flush_client_lost(struct agent *a, int i)
+{
+	struct mg_wire lost = { .kind = MG_WIRE_LOST };
+
+	if (!a->client_lost[i])
+		return true;
+	lost.lost = a->client_lost[i];
+	mg_strlcpy(lost.where, "monitor socket", sizeof(lost.where));
+	if (send(a->clients[i], &lost, sizeof(lost), MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	    (ssize_t)sizeof(lost)) {
+		a->client_lost[i] = 0;
+		return true;
+	}
+	return false;
+}
+
+static void flush_clients(struct agent *a)
+{
+	int i;
+
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (a->clients[i] >= 0)
+			flush_client_lost(a, i);
+}
+
 static void forward(struct agent *a, const struct mg_wire *w)
 {
+	unsigned long long n = w->kind == MG_WIRE_LOST ? w->lost : 1;
 	int i;
 
 	for (i = 0; i < MAX_CLIENTS; i++) {
 		if (a->clients[i] < 0)
 			continue;
-		if (a->client_lost[i] && w->kind == MG_WIRE_EVENT) {
-			struct mg_wire lost = { .kind = MG_WIRE_LOST, .lost = a->client_lost[i] };
-			mg_strlcpy(lost.where, "monitor socket", sizeof(lost.where));
-			if (send(a->clients[i], &lost, sizeof(lost), MSG_DONTWAIT | MSG_NOSIGNAL) ==
-			    (ssize_t)sizeof(lost))
-				a->client_lost[i] = 0;
+		if (!flush_client_lost(a, i)) {
+			a->client_lost[i] += n;
+			continue;
 		}
 		if (send(a->clients[i], w, sizeof(*w), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			if (errno == EAGAIN || errno == ENOBUFS) {
-				a->client_lost[i]++;
+				a->client_lost[i] += n;
 			} else {
 				close(a->clients[i]);
 				a->clients[i] = -1;
@@ -671,6 +696,7 @@ int mg_cmd_run(int argc, char **argv)
 	a.sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
 
+	mg_events_autoflush = false;   /* the loop flushes once per batch */
 	load_modules();
 	if (mg_state_start(&a.st, mode, mode_given)) {
 		rc = 1;
@@ -735,6 +761,8 @@ int mg_cmd_run(int argc, char **argv)
 			}
 		}
 		ring_buffer__consume(a.rb);
+		fflush(stdout);
+		flush_clients(&a);
 		if (pfd[2].revents & POLLIN)
 			nl_recvmsgs_default(a.nl);
 		if (pfd[3].revents & POLLIN)
@@ -900,5 +928,23 @@ int mg_cmd_monitor(int argc, char **argv)
 			mg_event_print(stdout, &w.ev, json);
 	}
 	close(fd);
+	return 0;
+}
+
+int mg_cmd_probes(int argc, char **argv)
+{
+	int n;
+
+	if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off"))) {
+		fprintf(stderr, "usage: macvguard probes on|off\n");
+		return 2;
+	}
+	n = mg_delete_probes(!strcmp(argv[1], "on"));
+	if (n < 0) {
+		mg_err("probes %s: %s", argv[1], strerror(-n));
+		return 1;
+	}
+	if (!mg_json)
+		printf("deletion-path probes %s (%d links)\n", !strcmp(argv[1], "on") ? "attached" : "detached", n);
 	return 0;
 }

@@ -13,6 +13,8 @@ static const char *rtm_name(unsigned t)
 	}
 }
 
+bool mg_events_autoflush = true;
+
 json_object *mg_event_json(const struct mg_event *e)
 {
 	json_object *o = json_object_new_object();
@@ -85,7 +87,8 @@ void mg_event_print(FILE *out, const struct mg_event *e, bool json)
 		fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								     JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
-		fflush(out);
+		if (mg_events_autoflush)
+			fflush(out);
 		return;
 	}
 	mg_strlcpy(comm, e->comm, sizeof(comm));
@@ -130,7 +133,8 @@ void mg_event_print(FILE *out, const struct mg_event *e, bool json)
 	fprintf(out, "%s %-14s %-8s %-7s %-20s lower=%-14s owner=%-12s by %-34s guard=%s\n", ts, res,
 		mg_path_name(e->path), kind[0] ? kind : "-", link, lower, domain[0] ? domain : "-",
 		who, guard);
-	fflush(out);
+	if (mg_events_autoflush)
+		fflush(out);
 }
 
 bool mg_event_matches(const struct mg_event *e, const struct mg_event_filter *f)

@@ -13,6 +13,7 @@ struct mg_event_filter {
 	const char *kind;       /* rtnl kind: macvtap, macvlan, veth, tun, tap */
 };
 
+extern bool mg_events_autoflush;   /* fflush after each record (default) */
 json_object *mg_event_json(const struct mg_event *e);
 void mg_event_print(FILE *out, const struct mg_event *e, bool json);
 bool mg_event_matches(const struct mg_event *e, const struct mg_event_filter *f);

@@ -19,7 +19,8 @@ static const struct command commands[] = {
 	{ "release", mg_cmd_release, "release IFNAME [--netns N]   allow its deletion" },
 	{ "links", mg_cmd_links, "links                        guarded links, owners, verdict counts" },
 	{ "mode", mg_cmd_mode, "mode [enforce|audit]" },
-	{ "monitor", mg_cmd_monitor, "monitor [--ifname N] [--domain D] [--verdict V]" },
+	{ "monitor", mg_cmd_monitor, "monitor [-j] [--ifname N] [--domain D] [--verdict V] [--kind K]" },
+	{ "probes", mg_cmd_probes, "probes on|off                detach/re-attach the deletion-path probes" },
 	{ "xml", mg_cmd_xml, "xml sanitize|check ...       libvirt's generated-name rules" },
 	{ "hook", mg_cmd_hook, "hook qemu DOMAIN OP SUBOP EXTRA | hook install|uninstall" },
 };

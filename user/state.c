@@ -34,6 +34,24 @@ static const char *const pinned_links[] = { PIN_LINK_LSM, PIN_LINK_UNREG, PIN_LI
 					    PIN_LINK_DEL("netns_exit"), PIN_LINK_DEL("tunclose"),
 					    PIN_LINK_DEL("tunclose_exit") };
 
+/* Deletion-path programs, pinned so `probes off|on` can detach and re-attach them without
+ * another load (benchmarks compare with and without in one boot). */
+#define PIN_PROG(n) MG_PIN_DIR "/prog_" n
+static const struct {
+	const char *prog;
+	const char *link;
+	enum bpf_attach_type type;
+} del_probes[] = {
+	{ PIN_PROG("unreg"), PIN_LINK_UNREG, BPF_TRACE_FENTRY },
+	{ PIN_PROG("unreg_exit"), PIN_LINK_DEL("unreg_exit"), BPF_TRACE_FEXIT },
+	{ PIN_PROG("dellink"), PIN_LINK_DEL("dellink"), BPF_TRACE_FENTRY },
+	{ PIN_PROG("dellink_exit"), PIN_LINK_DEL("dellink_exit"), BPF_TRACE_FEXIT },
+	{ PIN_PROG("netns"), PIN_LINK_DEL("netns"), BPF_TRACE_FENTRY },
+	{ PIN_PROG("netns_exit"), PIN_LINK_DEL("netns_exit"), BPF_TRACE_FEXIT },
+	{ PIN_PROG("tunclose"), PIN_LINK_DEL("tunclose"), BPF_TRACE_FENTRY },
+	{ PIN_PROG("tunclose_exit"), PIN_LINK_DEL("tunclose_exit"), BPF_TRACE_FEXIT },
+};
+
 static bool path_exists(const char *p)
 {
 	struct stat sb;
@@ -220,6 +238,9 @@ int mg_state_unpin(void)
 			mg_err("unpin %s: %s", pinned_links[i], strerror(errno));
 			rc = -errno;
 		}
+	for (i = 0; i < sizeof(del_probes) / sizeof(del_probes[0]); i++)
+		if (unlink(del_probes[i].prog) && errno != ENOENT)
+			rc = -errno;
 	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", MG_PIN_DIR, pinned_maps[i]);
 		if (unlink(path) && errno != ENOENT) {
@@ -401,6 +422,21 @@ static void attach_delete_path(struct mg_state *st)
 		pin_link(l, progs[i].pin);
 		bpf_link__disconnect(l);
 		bpf_link__destroy(l);
+	}
+	{
+		struct bpf_program *unreg = bpf_program__autoload(skel->progs.mg_unreg_notify) ?
+			skel->progs.mg_unreg_notify : skel->progs.mg_unreg_many;
+		struct bpf_program *unreg_exit = bpf_program__autoload(skel->progs.mg_unreg_notify_exit) ?
+			skel->progs.mg_unreg_notify_exit : skel->progs.mg_unreg_many_exit;
+		struct bpf_program *pp[] = { unreg, unreg_exit, skel->progs.mg_dellink_enter,
+					     skel->progs.mg_dellink_exit, skel->progs.mg_netns_exit_enter,
+					     skel->progs.mg_netns_exit_exit, skel->progs.mg_tun_close_enter,
+					     skel->progs.mg_tun_close_exit };
+		for (i = 0; i < sizeof(pp) / sizeof(pp[0]); i++) {
+			unlink(del_probes[i].prog);
+			if (bpf_program__autoload(pp[i]) && bpf_program__fd(pp[i]) >= 0)
+				bpf_obj_pin(bpf_program__fd(pp[i]), del_probes[i].prog);
+		}
 	}
 	mg_stats_sum(st->stats_fd, &before);
 	mg_trigger_link_delete();
@@ -601,4 +637,38 @@ int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
 fail:
 	mg_state_close(st);
 	return rc ? rc : -EIO;
+}
+
+int mg_delete_probes(bool on)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < sizeof(del_probes) / sizeof(del_probes[0]); i++) {
+		int pfd, lfd;
+
+		if (!on) {
+			if (unlink(del_probes[i].link) == 0)
+				n++;
+			else if (errno != ENOENT)
+				return -errno;
+			continue;
+		}
+		if (path_exists(del_probes[i].link) || !path_exists(del_probes[i].prog))
+			continue;
+		pfd = bpf_obj_get(del_probes[i].prog);
+		if (pfd < 0)
+			return -errno;
+		lfd = bpf_link_create(pfd, 0, del_probes[i].type, NULL);
+		close(pfd);
+		if (lfd < 0)
+			return -errno;
+		if (bpf_obj_pin(lfd, del_probes[i].link)) {
+			close(lfd);
+			return -errno;
+		}
+		close(lfd);
+		n++;
+	}
+	return n;
 }

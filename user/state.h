@@ -55,5 +55,7 @@ int mg_stats_sum(int stats_fd, struct mg_stats *out);
 int mg_trigger_route_send(void);
 /* Create and delete a veth pair (the deletion path's liveness trigger). */
 int mg_trigger_link_delete(void);
+/* Detach (false) or re-attach (true) the pinned deletion-path probes; returns how many. */
+int mg_delete_probes(bool on);
 
 #endif

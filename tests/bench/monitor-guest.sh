@@ -1,0 +1,81 @@
+#!/bin/bash
+# Inside a test guest (see tests/bench/monitor.sh). Environment: MON_BENCH_EVENTS (burst
+# size, default 20000), MON_BENCH_ROUNDS (churn rounds per side, default 8),
+# MON_BENCH_PAIRS (veth pairs created+deleted per round, default 60).
+set -u
+ROOT=${MG_ROOT:?}
+MG="$ROOT/${BUILD:-build}/macvguard"
+NLREQ="$ROOT/${BUILD:-build}/tests/nlreq"
+HOLD="$ROOT/${BUILD:-build}/tests/holdtap"
+OUT=${MG_RESULTS:?}
+N=${MON_BENCH_EVENTS:-20000}
+ROUNDS=${MON_BENCH_ROUNDS:-8}
+PAIRS=${MON_BENCH_PAIRS:-60}
+
+"$MG" run >"$OUT/agent.log" 2>&1 &
+AGENT=$!
+for _ in $(seq 1 900); do grep -q "agent running" "$OUT/agent.log" && break; sleep 0.1; done
+grep "deletion monitor" "$OUT/agent.log"
+"$MG" -j monitor >"$OUT/events.jsonl" 2>/dev/null &
+MON=$!
+sleep 0.5
+
+# --- events/s: N refused deletions of a guarded in-use macvtap, one sendto each ---
+ip netns add b1
+ip -n b1 link add xa type veth peer name xb
+ip -n b1 link set xa up
+ip -n b1 link add link xa name mb0 type macvtap mode bridge
+ip -n b1 link set mb0 up
+IDX=$(ip netns exec b1 cat /sys/class/net/mb0/ifindex)
+ip netns exec b1 "$HOLD" "/dev/tap$IDX" "$OUT/hold" &
+HOLDER=$!
+for _ in $(seq 1 50); do grep -q ready "$OUT/hold" 2>/dev/null && break; sleep 0.1; done
+"$MG" tag mb0 --netns b1 --domain bench --pid $HOLDER >/dev/null
+before=$(grep -c '"result":"refused"' "$OUT/events.jsonl")
+t0=$(date +%s.%N)
+res=$(ip netns exec b1 "$NLREQ" burst-del-name "$N" mb0)
+t1=$(date +%s.%N)
+got=0
+for _ in $(seq 1 600); do
+    got=$(( $(grep -c '"result":"refused"' "$OUT/events.jsonl") - before ))
+    [ "$got" -ge "$N" ] && break
+    sleep 0.05
+done
+t2=$(date +%s.%N)
+lost=$(awk -F'"lost":' '/"record":"lost"/ {split($2,a,","); s+=a[1]} END {print s+0}' "$OUT/events.jsonl")
+echo "bench: burst $res; received $got lost $lost; send $(echo "$t1 - $t0" | bc) s; all received after $(echo "$t2 - $t0" | bc) s"
+echo "bench: events_per_s $(echo "scale=0; $got / ($t2 - $t0)" | bc) (received $got, lost $lost, produced $N)"
+kill $HOLDER; wait $HOLDER 2>/dev/null
+
+# --- churn: veth pairs created and deleted through one `ip -batch`, probes on vs off ---
+: >"$OUT/churn.batch"
+for i in $(seq 1 "$PAIRS"); do
+    echo "link add cz$i type veth peer name cy$i" >>"$OUT/churn.batch"
+    echo "link del cz$i" >>"$OUT/churn.batch"
+done
+round() {   # prints pairs per second
+    local a b
+    a=$(date +%s.%N)
+    ip -batch "$OUT/churn.batch" >/dev/null 2>&1
+    b=$(date +%s.%N)
+    echo "scale=2; $PAIRS / ($b - $a)" | bc
+}
+sysctl -q kernel.bpf_stats_enabled=1 2>/dev/null
+round >/dev/null    # warm-up
+on=(); off=()
+for r in $(seq 1 "$ROUNDS"); do
+    "$MG" probes off >/dev/null; off+=("$(round)")
+    "$MG" probes on >/dev/null;  on+=("$(round)")
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+mon=$(median "${on[@]}"); moff=$(median "${off[@]}")
+echo "bench: churn pairs/s with probes: ${on[*]}"
+echo "bench: churn pairs/s without:     ${off[*]}"
+echo "bench: churn median with $mon without $moff ratio $(echo "scale=3; $mon / $moff" | bc)"
+dels=$(grep -c '"record":"delete"' "$OUT/events.jsonl")
+echo "bench: deletion records received $dels (expected $((ROUNDS * PAIRS * 2 + PAIRS * 2)) from churn rounds with probes incl. warm-up)"
+echo "bench: $("$MG" status | grep counters)"
+kill -INT $MON; wait $MON
+"$MG" stop --unpin >/dev/null
+wait $AGENT
+ip netns del b1
