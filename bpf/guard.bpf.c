@@ -64,7 +64,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, 1 << 22);   /* ~11,000 records of 376 bytes: absorbs bursts */
 } mg_events SEC(".maps");
 
 /* Deletion path: what the current task is doing when a device goes (set by fentry on

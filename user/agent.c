@@ -557,11 +557,13 @@ static int open_listener(struct agent *a)
 static void accept_client(struct agent *a)
 {
 	int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), i;
-	int sndbuf = 4 << 20;
+	int sndbuf = 16 << 20;
 
 	if (fd < 0)
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	/* root may exceed wmem_max: room for ~12,000 records per slow client */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)))
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	for (i = 0; i < MAX_CLIENTS; i++) {
 		if (a->clients[i] < 0) {
 			a->clients[i] = fd;
@@ -910,11 +912,17 @@ int mg_cmd_monitor(int argc, char **argv)
 			close(fd);
 		return 1;
 	}
+	mg_events_autoflush = false;   /* flushed whenever the stream pauses */
 	while (!monitor_stop) {
-		ssize_t n = recv(fd, &w, sizeof(w), 0);
+		ssize_t n = recv(fd, &w, sizeof(w), MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN) {
+			fflush(stdout);
+			n = recv(fd, &w, sizeof(w), 0);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			fflush(stdout);
 			if (!monitor_stop)
 				mg_err("the agent closed the event stream");
 			close(fd);
@@ -927,6 +935,7 @@ int mg_cmd_monitor(int argc, char **argv)
 		else if (mg_event_matches(&w.ev, &filt))
 			mg_event_print(stdout, &w.ev, json);
 	}
+	fflush(stdout);
 	close(fd);
 	return 0;
 }
