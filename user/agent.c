@@ -557,7 +557,8 @@ static int open_listener(struct agent *a)
 static void accept_client(struct agent *a)
 {
 	int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), i;
-	int sndbuf = 16 << 20;
+	const char *knob = getenv("MG_CLIENT_SNDBUF");   /* tests: force client-side loss */
+	int sndbuf = knob ? atoi(knob) : 16 << 20;
 
 	if (fd < 0)
 		return;

@@ -420,8 +420,7 @@ static void attach_delete_path(struct mg_state *st)
 			continue;
 		}
 		pin_link(l, progs[i].pin);
-		bpf_link__disconnect(l);
-		bpf_link__destroy(l);
+		bpf_link__destroy(l);   /* closes our fd; the pin keeps the link attached */
 	}
 	{
 		struct bpf_program *unreg = bpf_program__autoload(skel->progs.mg_unreg_notify) ?
@@ -499,10 +498,12 @@ static int attach_and_verify(struct mg_state *st)
 		pin_link(move, PIN_LINK_NETNS);
 	attach_delete_path(st);
 	/* The skeleton destroys only the links it knows; these two are ours to drop. */
+	/* destroy without disconnect closes our fd only: the pins keep the links attached
+	 * (and `probes off` can detach the unregister probe by unpinning it) */
 	if (unreg)
-		bpf_link__disconnect(unreg), bpf_link__destroy(unreg);
+		bpf_link__destroy(unreg);
 	if (move)
-		bpf_link__disconnect(move), bpf_link__destroy(move);
+		bpf_link__destroy(move);
 	bpf_link__disconnect(lsm);
 	return 0;
 }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Inside a test guest (see tests/bench/monitor.sh). Environment: MON_BENCH_EVENTS (burst
-# size, default 20000), MON_BENCH_ROUNDS (churn rounds per side, default 8),
+# size, default 10000), MON_BENCH_ROUNDS (churn rounds per side, default 8),
 # MON_BENCH_PAIRS (veth pairs created+deleted per round, default 60).
 set -u
 ROOT=${MG_ROOT:?}
@@ -8,7 +8,7 @@ MG="$ROOT/${BUILD:-build}/macvguard"
 NLREQ="$ROOT/${BUILD:-build}/tests/nlreq"
 HOLD="$ROOT/${BUILD:-build}/tests/holdtap"
 OUT=${MG_RESULTS:?}
-N=${MON_BENCH_EVENTS:-20000}
+N=${MON_BENCH_EVENTS:-10000}
 ROUNDS=${MON_BENCH_ROUNDS:-8}
 PAIRS=${MON_BENCH_PAIRS:-60}
 
@@ -35,14 +35,14 @@ before=$(grep -c '"result":"refused"' "$OUT/events.jsonl")
 t0=$(date +%s.%N)
 res=$(ip netns exec b1 "$NLREQ" burst-del-name "$N" mb0)
 t1=$(date +%s.%N)
-got=0
+got=0; lost=0
 for _ in $(seq 1 600); do
     got=$(( $(grep -c '"result":"refused"' "$OUT/events.jsonl") - before ))
-    [ "$got" -ge "$N" ] && break
+    lost=$(awk -F'"lost":' '/"record":"lost"/ {split($2,a,","); s+=a[1]} END {print s+0}' "$OUT/events.jsonl")
+    [ $((got + lost)) -ge "$N" ] && break
     sleep 0.05
 done
 t2=$(date +%s.%N)
-lost=$(awk -F'"lost":' '/"record":"lost"/ {split($2,a,","); s+=a[1]} END {print s+0}' "$OUT/events.jsonl")
 echo "bench: burst $res; received $got lost $lost; send $(echo "$t1 - $t0" | bc) s; all received after $(echo "$t2 - $t0" | bc) s"
 echo "bench: events_per_s $(echo "scale=0; $got / ($t2 - $t0)" | bc) (received $got, lost $lost, produced $N)"
 kill $HOLDER; wait $HOLDER 2>/dev/null

@@ -185,6 +185,35 @@ if [ "$refused" = "$BURST" ] && [ $((got + lost)) -eq "$BURST" ]; then
 else fail "burst: received + lost = produced" "$res; received $got lost $lost"; fi
 kstat=$("$MG" -j status | grep -o '"events_lost":[0-9]*')
 echo "# kernel $kstat"
+
+# --- the same burst into a client that cannot keep up: loss is counted, exactly ---
+kill -INT "$MONITOR" "$MONITOR_TEXT" 2>/dev/null; wait "$MONITOR" "$MONITOR_TEXT" 2>/dev/null
+kill "$AGENT"; wait "$AGENT" 2>/dev/null
+MG_CLIENT_SNDBUF=65536 "$MG" run >>"$OUT/agent.log" 2>&1 &
+AGENT=$!
+for _ in $(seq 1 300); do [ "$(grep -c "agent running" "$OUT/agent.log")" -ge 2 ] && break; sleep 0.1; done
+"$MG" -j monitor >"$OUT/slow.jsonl" 2>>"$OUT/monitor.err" &
+SLOW=$!
+sleep 0.5
+kill -STOP "$SLOW"
+res=$(ip netns exec m3 "$NLREQ" burst-del-name "$BURST" mb0)
+sleep 1
+kill -CONT "$SLOW"
+sleep 3
+for _ in $(seq 1 100); do
+    got=$(grep -F '"ifname":"mb0"' "$OUT/slow.jsonl" | grep -c '"result":"refused"' || true)
+    lost=$(awk -F'"lost":' '/"record":"lost"/ {split($2,a,","); s+=a[1]} END {print s+0}' "$OUT/slow.jsonl")
+    [ $((got + lost)) -ge "$BURST" ] && break
+    sleep 0.2
+done
+echo "# slow client burst: $res; received $got, lost $lost"
+if [ "$lost" -gt 0 ] && [ $((got + lost)) -eq "$BURST" ]; then
+    ok "burst into a stalled client: received $got + lost $lost = $BURST (loss reported in-stream)"
+else fail "burst into a stalled client: received + lost = produced, with loss" "received $got lost $lost"; fi
+kill -INT "$SLOW"; wait "$SLOW" 2>/dev/null
+"$MG" -j monitor >>"$EVENTS" 2>>"$OUT/monitor.err" &
+MONITOR=$!
+MONITOR_TEXT=$MONITOR
 kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null; HOLDER=""
 
 kill -INT "$MONITOR" "$MONITOR_TEXT" 2>/dev/null; wait "$MONITOR" "$MONITOR_TEXT" 2>/dev/null
