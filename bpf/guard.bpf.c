@@ -64,7 +64,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, 1 << 22);   /* ~11,000 records of 376 bytes: absorbs bursts */
 } mg_events SEC(".maps");
 
 /* libvirt teardown windows, written by `macvguard hook qemu D stopped|release`. */
@@ -74,6 +74,53 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mg_teardown);
 } mg_teardown SEC(".maps");
+
+/* Deletion path: what the current task is doing when a device goes (set by fentry on
+ * rtnl_dellink / default_device_exit_batch / tun_chr_close, nesting counted on the
+ * unregister function), keyed by thread id. */
+struct mg_task_ctx {
+	__u8  path;                  /* enum mg_path */
+	__u8  depth;                 /* unregister_netdevice_many nesting */
+	__u8  pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct mg_task_ctx);
+} mg_task SEC(".maps");
+
+/* A guard verdict (allow/audit) on a delete, waiting for the deletion it allowed so the
+ * two become one record. Keyed by the requesting thread and the device. */
+struct mg_pend_key {
+	__u64 netns_cookie;
+	__u32 ifindex;
+	__u32 tid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct mg_pend_key);
+	__type(value, struct mg_event);
+} mg_pending SEC(".maps");
+
+/* One event being built on the deletion path (runs under RTNL: never nested per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_event);
+} mg_delbuf SEC(".maps");
+
+/* Staging for a verdict into mg_pending (helpers take map values, not the scratch). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_event);
+} mg_pendbuf SEC(".maps");
 
 /* Per-request working state; too big for the 512-byte BPF stack. */
 struct mg_walk {
@@ -103,6 +150,7 @@ struct mg_walk {
 	__u32 uq_n;
 	__u64 uq_dev[MG_UPPER_QUEUE];
 	__u8  uq_depth[MG_UPPER_QUEUE];
+	struct mg_event ev;          /* the event being built */
 };
 
 struct mg_slots {
@@ -138,6 +186,11 @@ struct macvtap_dev___mg {
 	struct tap_dev___mg tap;
 } __attribute__((preserve_access_index));
 
+/* macvlan and macvtap private data start with struct macvlan_dev. */
+struct macvlan_dev___mgl {
+	struct net_device *lowerdev;
+} __attribute__((preserve_access_index));
+
 struct tun_struct___mg {
 	unsigned int numqueues;
 	unsigned int numdisabled;
@@ -156,6 +209,32 @@ static __always_inline struct mg_stats *mg_stats_get(void)
 		if (__s)                                     \
 			__sync_fetch_and_add(&__s->field, 1); \
 	} while (0)
+
+/* Copy an event into the ring buffer; a full ring buffer is counted per CPU. */
+static __always_inline void mg_emit(struct mg_event *e)
+{
+	if (bpf_ringbuf_output(&mg_events, e, sizeof(*e), 0))
+		MG_STAT_INC(events_lost);
+	else
+		MG_STAT_INC(events);
+}
+
+/* The current task as requester: ids, comm, cgroup, parent (a hook child's parent). */
+static __always_inline void mg_current_requester(struct mg_event *e)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->ppid = BPF_CORE_READ(parent, tgid);
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (parent)
+		bpf_probe_read_kernel_str(e->pcomm, sizeof(e->pcomm), parent->comm);
+	e->req_known = 1;
+}
 
 static __always_inline __u32 mg_mode(void)
 {
@@ -280,8 +359,9 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 {
 	struct mg_policy_in in = {};
 	struct mg_link_key key = {};
+	struct mg_event *e, *pv;
 	struct mg_tag *tag;
-	struct mg_event *e;
+	__u32 zero = 0;
 	__u32 queues = 0;
 	__u8 verdict, reason = MG_R_NONE;
 
@@ -301,13 +381,13 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 	if (verdict == MG_V_DENY)
 		w->refused = 1;
 
-	e = bpf_ringbuf_reserve(&mg_events, sizeof(*e), 0);
-	if (!e) {
-		MG_STAT_INC(events_lost);
-		return 0;
-	}
+	e = &w->ev;
 	__builtin_memset(e, 0, sizeof(*e));
+	mg_current_requester(e);
 	mg_event_requester(e, w);
+	e->record = MG_REC_REQUEST;
+	e->path = MG_PATH_NETLINK;
+	e->result = verdict == MG_V_DENY ? MG_RES_REFUSED : MG_RES_NONE;
 	e->link_netns_cookie = key.netns_cookie;
 	e->ifindex = key.ifindex;
 	e->target_ifindex = w->target_ifindex;
@@ -318,6 +398,12 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 	e->reason = reason;
 	e->queues_state = in.queues_state;
 	bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), ((struct net_device *)dev)->name);
+	{
+		const struct rtnl_link_ops *ops = BPF_CORE_READ((struct net_device *)dev, rtnl_link_ops);
+
+		if (ops)
+			bpf_probe_read_kernel_str(e->kind, 8, BPF_CORE_READ(ops, kind));
+	}
 	__builtin_memcpy(e->domain, tag->domain, sizeof(e->domain));
 	__builtin_memcpy(e->uuid, tag->uuid, sizeof(e->uuid));
 	/* A libvirt teardown in progress on this thread (or, thread unknown, process)? */
@@ -333,8 +419,22 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 		    td->until_ns == 0)
 			__builtin_memcpy(e->teardown, td->domain, sizeof(e->teardown));
 	}
-	bpf_ringbuf_submit(e, 0);
-	MG_STAT_INC(events);
+	if (w->action == MG_ACT_DELETE && verdict != MG_V_DENY) {
+		/* Allowed: the deletion record it leads to carries this verdict (one record
+		 * per act); fexit/rtnl_dellink reports it if no deletion follows. */
+		struct mg_pend_key pk = {};
+
+		pk.netns_cookie = key.netns_cookie;
+		pk.ifindex = key.ifindex;
+		pk.tid = w->tid;
+		pv = bpf_map_lookup_elem(&mg_pendbuf, &zero);
+		if (pv) {
+			__builtin_memcpy(pv, e, sizeof(*pv));
+			if (bpf_map_update_elem(&mg_pending, &pk, pv, BPF_ANY) == 0)
+				return 0;
+		}
+	}
+	mg_emit(e);
 	return 0;
 }
 
@@ -358,7 +458,11 @@ __noinline int mg_report_unreadable(struct mg_walk *w, __u32 how)
 		return 0;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
+	mg_current_requester(e);
 	mg_event_requester(e, w);
+	e->record = MG_REC_REQUEST;
+	e->path = MG_PATH_NETLINK;
+	e->result = verdict == MG_V_DENY ? MG_RES_REFUSED : MG_RES_NONE;
 	e->how = (__u8)how;
 	e->verdict = verdict;
 	e->reason = how == MG_HOW_UNRESOLVED ? MG_R_UNRESOLVED : MG_R_UNPARSED;
@@ -892,7 +996,7 @@ out:
 	return verdict;
 }
 
-/* ---- tag expiry: the device goes away or leaves its netns ---- */
+/* ---- deletion path: every device that goes, and tag expiry ---- */
 
 static __always_inline void mg_expire_dev(__u64 dev)
 {
@@ -907,20 +1011,18 @@ static __always_inline void mg_expire_dev(__u64 dev)
 		return;
 	e = bpf_ringbuf_reserve(&mg_events, sizeof(*e), 0);
 	if (e) {
-		__u64 pid_tgid = bpf_get_current_pid_tgid();
-
 		__builtin_memset(e, 0, sizeof(*e));
 		e->ts_boot_ns = bpf_ktime_get_boot_ns();
 		e->link_netns_cookie = key.netns_cookie;
-		e->cgroup_id = bpf_get_current_cgroup_id();
-		e->pid = pid_tgid >> 32;
-		e->tid = (__u32)pid_tgid;
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		mg_current_requester(e);
 		e->ifindex = key.ifindex;
 		e->target_ifindex = key.ifindex;
 		e->owner_pid = tag->owner_pid;
 		e->how = MG_HOW_KERNEL;
 		e->verdict = MG_V_GONE;
+		e->action = MG_ACT_MOVE;
+		e->record = MG_REC_REQUEST;
+		e->path = MG_PATH_OTHER;
 		bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), ((struct net_device *)dev)->name);
 		__builtin_memcpy(e->domain, tag->domain, sizeof(e->domain));
 		__builtin_memcpy(e->uuid, tag->uuid, sizeof(e->uuid));
@@ -934,9 +1036,115 @@ static __always_inline void mg_expire_dev(__u64 dev)
 	MG_STAT_INC(tags_expired);
 }
 
+/* Kinds reported even when untagged (first 8 bytes of rtnl_link_ops->kind). */
+static __always_inline int mg_kind_watched(const char *k)
+{
+	if (k[0] == 'm' && k[1] == 'a' && k[2] == 'c' && k[3] == 'v' && k[7] == 0 &&
+	    ((k[4] == 't' && k[5] == 'a' && k[6] == 'p') || (k[4] == 'l' && k[5] == 'a' && k[6] == 'n')))
+		return 2;       /* macvtap / macvlan: has a lower device */
+	if (k[0] == 'v' && k[1] == 'e' && k[2] == 't' && k[3] == 'h' && k[4] == 0)
+		return 1;
+	if (k[0] == 't' && k[1] == 'u' && k[2] == 'n' && k[3] == 0)
+		return 3;
+	return 0;
+}
+
+/* One device being unregistered: a deletion record (watched kinds and tagged links),
+ * joined with the guard verdict that allowed it, and tag expiry. */
+__noinline int mg_report_dev(__u64 dev, __u32 path)
+{
+	struct net_device *nd = (void *)dev;
+	struct mg_link_key key = {};
+	struct mg_pend_key pk = {};
+	const struct rtnl_link_ops *ops;
+	struct mg_event *e, *p;
+	struct mg_tag *tag;
+	__u32 zero = 0;
+	char k[8] = {};
+	int watched = 0;
+
+	if (!dev)
+		return 0;
+	key.netns_cookie = mg_net_cookie(mg_dev_net(dev));
+	key.ifindex = BPF_CORE_READ(nd, ifindex);
+	tag = bpf_map_lookup_elem(&mg_guarded, &key);
+	ops = BPF_CORE_READ(nd, rtnl_link_ops);
+	if (ops && bpf_probe_read_kernel_str(k, sizeof(k), BPF_CORE_READ(ops, kind)) > 0)
+		watched = mg_kind_watched(k);
+	if (!watched && !tag)
+		return 0;
+	e = bpf_map_lookup_elem(&mg_delbuf, &zero);
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->record = MG_REC_DELETE;
+	e->path = (__u8)path;
+	e->result = MG_RES_DELETED;
+	e->action = MG_ACT_DELETE;
+	e->link_netns_cookie = key.netns_cookie;
+	e->ifindex = key.ifindex;
+	e->target_ifindex = key.ifindex;
+	e->queues_state = mg_queue_state(dev, &e->queues);
+	bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), nd->name);
+	__builtin_memcpy(e->kind, k, sizeof(k));
+	if (watched == 3 && BPF_CORE_READ(nd, type) == 1 /* ARPHRD_ETHER */) {
+		e->kind[0] = 't'; e->kind[1] = 'a'; e->kind[2] = 'p'; e->kind[3] = 0;
+	}
+	if (watched == 2) {
+		__u64 priv = dev + ((bpf_core_type_size(struct net_device) + MG_NETDEV_ALIGN - 1) &
+				    ~(__u64)(MG_NETDEV_ALIGN - 1));
+		struct macvlan_dev___mgl *mv = (void *)priv;
+		struct net_device *lower = NULL;
+
+		if (bpf_core_field_exists(mv->lowerdev) &&
+		    !bpf_core_read(&lower, sizeof(lower), &mv->lowerdev) && lower) {
+			e->lower_ifindex = BPF_CORE_READ(lower, ifindex);
+			bpf_probe_read_kernel(e->lower_name, sizeof(e->lower_name), lower->name);
+		}
+	}
+	/* netns teardown and other kernel paths run in a kworker: nobody asked */
+	if (path == MG_PATH_NETLINK || path == MG_PATH_CASCADE || path == MG_PATH_TAPCLOSE)
+		mg_current_requester(e);
+	if (tag) {
+		e->owner_pid = tag->owner_pid;
+		e->verdict = MG_V_GONE;
+		__builtin_memcpy(e->domain, tag->domain, sizeof(e->domain));
+		__builtin_memcpy(e->uuid, tag->uuid, sizeof(e->uuid));
+	}
+	pk.netns_cookie = key.netns_cookie;
+	pk.ifindex = key.ifindex;
+	pk.tid = (__u32)bpf_get_current_pid_tgid();
+	p = bpf_map_lookup_elem(&mg_pending, &pk);
+	if (p) {
+		e->verdict = p->verdict;
+		e->reason = p->reason;
+		e->how = p->how;
+		e->mode = p->mode;
+		e->msg_type = p->msg_type;
+		e->msg_index = p->msg_index;
+		e->req_netns_cookie = p->req_netns_cookie;
+		e->queues = p->queues;
+		e->queues_state = p->queues_state;
+		e->target_ifindex = p->target_ifindex;
+		__builtin_memcpy(e->req_name, p->req_name, sizeof(e->req_name));
+		bpf_map_delete_elem(&mg_pending, &pk);
+	}
+	mg_emit(e);
+	MG_STAT_INC(deletions);
+	if (tag) {
+		bpf_map_delete_elem(&mg_guarded, &key);
+		bpf_map_delete_elem(&mg_counts, &key);
+		MG_STAT_INC(tags_expired);
+	}
+	return 0;
+}
+
 struct mg_unreg_ctx {
 	__u64 head;
 	__u64 cur;
+	__u32 path;
+	__u32 pad;
 };
 
 static long mg_unreg_step(__u32 i, void *ctx)
@@ -950,34 +1158,203 @@ static long mg_unreg_step(__u32 i, void *ctx)
 		return 1;
 	if (bpf_core_read(&next, sizeof(next), &((struct list_head *)cur)->next))
 		return 1;
-	mg_expire_dev(cur - bpf_core_field_offset(struct net_device, unreg_list));
+	mg_report_dev(cur - bpf_core_field_offset(struct net_device, unreg_list), c->path);
 	c->cur = next;
 	return 0;
 }
 
-static __always_inline int mg_expire_list(struct list_head *head)
+static __always_inline int mg_expire_list(struct list_head *head, __u32 path)
 {
 	struct mg_unreg_ctx c = {};
 
 	c.head = (__u64)head;
+	c.path = path;
 	if (bpf_core_read(&c.cur, sizeof(c.cur), &head->next))
 		return 0;
 	bpf_loop(MG_MAX_DEVS, mg_unreg_step, &c, 0);
 	return 0;
 }
 
-/* 6.2+: every unregistration goes through unregister_netdevice_many_notify(). */
+static __always_inline void mg_task_set(__u32 path)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mg_task_ctx t = {};
+
+	t.path = (__u8)path;
+	bpf_map_update_elem(&mg_task, &tid, &t, BPF_ANY);
+}
+
+static __always_inline void mg_task_clear(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&mg_task, &tid);
+}
+
+/* Entering the unregister function: the path of the devices on its list. */
+static __always_inline __u32 mg_unreg_enter(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mg_task_ctx *t = bpf_map_lookup_elem(&mg_task, &tid);
+
+	if (!t) {
+		struct mg_task_ctx n = {};
+
+		n.path = MG_PATH_OTHER;
+		bpf_map_update_elem(&mg_task, &tid, &n, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&mg_task, &tid);
+		if (!t)
+			return MG_PATH_OTHER;
+	}
+	t->depth++;
+	/* nested: a notifier unregisters devices stacked on one going away */
+	if (t->depth > 1 && t->path != MG_PATH_NETNS)
+		return MG_PATH_CASCADE;
+	return t->path;
+}
+
+static __always_inline void mg_unreg_leave(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mg_task_ctx *t = bpf_map_lookup_elem(&mg_task, &tid);
+
+	if (!t)
+		return;
+	if (t->depth)
+		t->depth--;
+	if (!t->depth && t->path == MG_PATH_OTHER)
+		bpf_map_delete_elem(&mg_task, &tid);
+}
+
+/* 6.2+ (and 6.1.y backports): every unregistration goes through
+ * unregister_netdevice_many_notify(). */
 SEC("fentry/unregister_netdevice_many_notify")
 int BPF_PROG(mg_unreg_notify, struct list_head *head)
 {
-	return mg_expire_list(head);
+	return mg_expire_list(head, mg_unreg_enter());
 }
 
-/* 6.1: unregister_netdevice_many() is the common path. */
+SEC("fexit/unregister_netdevice_many_notify")
+int BPF_PROG(mg_unreg_notify_exit)
+{
+	mg_unreg_leave();
+	return 0;
+}
+
+/* Older kernels: unregister_netdevice_many() is the common path. */
 SEC("fentry/unregister_netdevice_many")
 int BPF_PROG(mg_unreg_many, struct list_head *head)
 {
-	return mg_expire_list(head);
+	return mg_expire_list(head, mg_unreg_enter());
+}
+
+SEC("fexit/unregister_netdevice_many")
+int BPF_PROG(mg_unreg_many_exit)
+{
+	mg_unreg_leave();
+	return 0;
+}
+
+SEC("fentry/rtnl_dellink")
+int BPF_PROG(mg_dellink_enter)
+{
+	mg_task_set(MG_PATH_NETLINK);
+	return 0;
+}
+
+struct mg_flush_ctx {
+	__u32 tid;
+	__s32 ret;
+	__u32 found;
+	__u32 pad;
+};
+
+/* Verdicts of this thread that no deletion consumed: the request failed (or deleted
+ * something else); report them, as the failed deletion when ret < 0. */
+static long mg_flush_cb(struct bpf_map *map, const void *key, void *value, void *ctx)
+{
+	const struct mg_pend_key *pk = key;
+	struct mg_flush_ctx *c = ctx;
+	struct mg_event *e = value;
+
+	if (pk->tid != c->tid)
+		return 0;
+	c->found = 1;   /* a flag, not a count: 6.12 re-verifies callbacks until their state converges */
+	if (c->ret < 0) {
+		e->record = MG_REC_DELETE;
+		e->result = MG_RES_FAILED;
+		e->err = c->ret;
+		MG_STAT_INC(deletions);
+	}
+	mg_emit(e);
+	bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+SEC("fexit/rtnl_dellink")
+int BPF_PROG(mg_dellink_exit, struct sk_buff *skb, struct nlmsghdr *nlh, void *extack, int ret)
+{
+	struct mg_flush_ctx c = {};
+	struct mg_event *e;
+	__u32 zero = 0;
+
+	c.tid = (__u32)bpf_get_current_pid_tgid();
+	c.ret = ret;
+	bpf_for_each_map_elem(&mg_pending, mg_flush_cb, &c, 0);
+	mg_task_clear();
+	if (ret >= 0 || c.found)
+		return 0;
+	/* A failed RTM_DELLINK of an untagged target: what the message named. */
+	e = bpf_map_lookup_elem(&mg_delbuf, &zero);
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->record = MG_REC_DELETE;
+	e->path = MG_PATH_NETLINK;
+	e->result = MG_RES_FAILED;
+	e->action = MG_ACT_DELETE;
+	e->err = ret;
+	e->msg_type = MG_RTM_DELLINK;
+	e->queues_state = MG_Q_UNKNOWN;
+	{
+		__s32 idx = 0;
+
+		bpf_probe_read_kernel(&idx, sizeof(idx), (void *)nlh + MG_NLMSG_HDRLEN + 4);
+		e->target_ifindex = idx > 0 ? idx : 0;
+	}
+	mg_current_requester(e);
+	mg_emit(e);
+	MG_STAT_INC(deletions);
+	return 0;
+}
+
+SEC("fentry/default_device_exit_batch")
+int BPF_PROG(mg_netns_exit_enter)
+{
+	mg_task_set(MG_PATH_NETNS);
+	return 0;
+}
+
+SEC("fexit/default_device_exit_batch")
+int BPF_PROG(mg_netns_exit_exit)
+{
+	mg_task_clear();
+	return 0;
+}
+
+SEC("fentry/tun_chr_close")
+int BPF_PROG(mg_tun_close_enter)
+{
+	mg_task_set(MG_PATH_TAPCLOSE);
+	return 0;
+}
+
+SEC("fexit/tun_chr_close")
+int BPF_PROG(mg_tun_close_exit)
+{
+	mg_task_clear();
+	return 0;
 }
 
 SEC("fentry/__dev_change_net_namespace")

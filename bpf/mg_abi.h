@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define MG_ABI_VERSION      3
+#define MG_ABI_VERSION      4   /* 2: deletion records; 3: teardown; 4: both */
 
 #define MG_IFNAMSIZ         16   /* IFNAMSIZ */
 #define MG_ALTIFNAMSIZ      128  /* ALTIFNAMSIZ */
@@ -109,6 +109,7 @@ struct mg_stats {
 	__u64 events_lost;     /* ring buffer full: events dropped (reserve failed) */
 	__u64 fail_closed;     /* messages refused because they could not be fully read */
 	__u64 tags_expired;    /* tags removed because their device was unregistered/moved */
+	__u64 deletions;       /* deletion records written (device unregistered or delete failed) */
 };
 
 /* What a message asked for. */
@@ -184,6 +185,42 @@ struct mg_event {
 	__u8  uuid[16];
 	char  teardown[MG_DOMAIN_LEN]; /* domain whose libvirt teardown (open window in
 	                                * mg_teardown) the requesting thread runs, or "" */
+	/* deletion records (the kernel's unregister path) and their correlation. */
+	__u8  record;                  /* enum mg_record */
+	__u8  path;                    /* enum mg_path */
+	__u8  result;                  /* enum mg_result */
+	__u8  req_known;               /* 1: pid/tid/comm/cgroup/ppid are the requester's */
+	__s32 err;                     /* MG_RES_FAILED: the kernel's -errno */
+	__u32 lower_ifindex;           /* lower device (macvlan/macvtap), 0: none or unknown */
+	__u32 pad2;
+	char  kind[MG_IFNAMSIZ];       /* rtnl_link_ops->kind ("tap" for a tun in tap mode) */
+	char  lower_name[MG_IFNAMSIZ];
+	char  pcomm[MG_COMM_LEN];      /* requester's parent comm (a hook child's libvirtd) */
+};
+
+/* What a record is. */
+enum mg_record {
+	MG_REC_REQUEST = 0,            /* the guard's verdict on a netlink request */
+	MG_REC_DELETE  = 1,            /* a device was unregistered, or a delete failed */
+};
+
+/* How a device went away (deletion records), or came to be asked about (requests). */
+enum mg_path {
+	MG_PATH_UNKNOWN  = 0,          /* fallback: no sender seen */
+	MG_PATH_NETLINK  = 1,          /* RTM_DELLINK (rtnl_dellink) */
+	MG_PATH_CASCADE  = 2,          /* its lower device (or a device it hangs on) went */
+	MG_PATH_NETNS    = 3,          /* its network namespace was torn down */
+	MG_PATH_TAPCLOSE = 4,          /* last fd of a non-persistent tun/tap closed */
+	MG_PATH_OTHER    = 5,          /* another kernel path (module unload, ...) */
+};
+
+enum mg_result {
+	MG_RES_NONE    = 0,            /* a request that deletes nothing (rename/move verdicts) */
+	MG_RES_DELETED = 1,
+	MG_RES_REFUSED = 2,            /* the guard refused the request */
+	MG_RES_FAILED  = 3,            /* the kernel failed the request: err */
+	MG_RES_UNSEEN  = 4,            /* fallback: a sent RTM_DELLINK no notification matched
+	                                * (failed, or its link was in another netns) */
 };
 
 _Static_assert(sizeof(struct mg_link_key) == 16, "mg_link_key ABI");
@@ -191,9 +228,11 @@ _Static_assert(sizeof(struct mg_tag) == 136, "mg_tag ABI");
 _Static_assert(sizeof(struct mg_teardown) == 104, "mg_teardown ABI");
 _Static_assert(sizeof(struct mg_counts) == 24, "mg_counts ABI");
 _Static_assert(sizeof(struct mg_config) == 8, "mg_config ABI");
-_Static_assert(sizeof(struct mg_stats) == 48, "mg_stats ABI");
-_Static_assert(sizeof(struct mg_event) == 376, "mg_event ABI");
+_Static_assert(sizeof(struct mg_stats) == 56, "mg_stats ABI");
+_Static_assert(sizeof(struct mg_event) == 440, "mg_event ABI");
 _Static_assert(__builtin_offsetof(struct mg_event, comm) == 72, "mg_event layout");
 _Static_assert(__builtin_offsetof(struct mg_tag, owner_start) == 80, "mg_tag layout");
+_Static_assert(__builtin_offsetof(struct mg_event, record) == 376, "mg_event layout");
+_Static_assert(__builtin_offsetof(struct mg_event, kind) == 392, "mg_event layout");
 
 #endif /* MG_ABI_H */

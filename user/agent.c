@@ -24,6 +24,9 @@
 #include <net/if.h>
 #include <sys/inotify.h>
 #include "agent_journal.h"
+#include <netlink/attr.h>
+#include <linux/if_arp.h>
+#include <linux/if_link.h>
 #include "cmds.h"
 #include "events.h"
 #include "netns.h"
@@ -31,7 +34,6 @@
 #include "state.h"
 #include "teardown.h"
 
-#define MAX_CLIENTS 16
 #define MAX_PENDING 256
 
 /* Links created since the agent started that are not guarded yet: the tag latency
@@ -40,6 +42,29 @@ struct pending_link {
 	uint32_t ifindex;
 	uint64_t created_real_ns;
 	char name[MG_IFNAMSIZ];
+};
+
+#include "fallback.skel.h"
+
+#define MAX_CLIENTS 16
+#define FB_SENDERS  512          /* recent RTM_DELLINK senders kept for the join */
+#define FB_WINDOW_NS 3000000000ull
+#define NAME_CACHE  4096
+#ifndef IFNAMSIZ
+#define IFNAMSIZ 16
+#endif
+
+/* Fallback: an RTM_DELLINK seen leaving a process, waiting for the notification. */
+struct fb_sender {
+	struct mg_event ev;      /* requester fields, target_ifindex / req_name */
+	uint32_t resolved;       /* ifindex it named (by index, or by name via the cache) */
+	bool used;
+	bool matched;
+};
+
+struct name_entry {
+	int ifindex;
+	char name[IFNAMSIZ];
 };
 
 struct agent {
@@ -62,6 +87,17 @@ struct agent {
 	uint32_t *known;                /* ifindexes that existed or were seen */
 	size_t nknown, capknown;
 	struct mg_agent_journal aj;  /* flight recorder (user/agent_journal.c) */
+	const char *monitor_mode;       /* kernel / fallback / rtnetlink */
+	bool kernel_monitor;
+	struct fallback_bpf *fb;
+	bool fb_ignore;                 /* draining the self-test's record */
+	unsigned long long fb_lost_seen;
+	struct fb_sender senders[FB_SENDERS];
+	unsigned next_sender;
+	struct name_entry names[NAME_CACHE];
+	struct fb_sender *last_veth;    /* sender of the last veth deletion seen, and when */
+	uint64_t last_veth_ns;
+	char monitor_reason[512];
 };
 
 static void agent_log(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -79,23 +115,48 @@ static void agent_log(void *ctx, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* A client that cannot keep up loses records; the count goes to it as a LOST record
+ * (itself retried until it fits) before anything else, so received + lost is exact. */
+static bool flush_client_lost(struct agent *a, int i)
+{
+	struct mg_wire lost = { .kind = MG_WIRE_LOST };
+
+	if (!a->client_lost[i])
+		return true;
+	lost.lost = a->client_lost[i];
+	mg_strlcpy(lost.where, "monitor socket", sizeof(lost.where));
+	if (send(a->clients[i], &lost, sizeof(lost), MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	    (ssize_t)sizeof(lost)) {
+		a->client_lost[i] = 0;
+		return true;
+	}
+	return false;
+}
+
+static void flush_clients(struct agent *a)
+{
+	int i;
+
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (a->clients[i] >= 0)
+			flush_client_lost(a, i);
+}
+
 static void forward(struct agent *a, const struct mg_wire *w)
 {
+	unsigned long long n = w->kind == MG_WIRE_LOST ? w->lost : 1;
 	int i;
 
 	for (i = 0; i < MAX_CLIENTS; i++) {
 		if (a->clients[i] < 0)
 			continue;
-		if (a->client_lost[i] && w->kind == MG_WIRE_EVENT) {
-			struct mg_wire lost = { .kind = MG_WIRE_LOST, .lost = a->client_lost[i] };
-			mg_strlcpy(lost.where, "monitor socket", sizeof(lost.where));
-			if (send(a->clients[i], &lost, sizeof(lost), MSG_DONTWAIT | MSG_NOSIGNAL) ==
-			    (ssize_t)sizeof(lost))
-				a->client_lost[i] = 0;
+		if (!flush_client_lost(a, i)) {
+			a->client_lost[i] += n;
+			continue;
 		}
 		if (send(a->clients[i], w, sizeof(*w), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			if (errno == EAGAIN || errno == ENOBUFS) {
-				a->client_lost[i]++;
+				a->client_lost[i] += n;
 			} else {
 				close(a->clients[i]);
 				a->clients[i] = -1;
@@ -139,6 +200,8 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int fb_stats_sum(struct agent *a, struct mg_stats *s);
+
 static void check_kernel_lost(struct agent *a)
 {
 	struct mg_stats s;
@@ -148,6 +211,10 @@ static void check_kernel_lost(struct agent *a)
 	if (s.events_lost > a->kernel_lost_seen) {
 		emit_lost(a, s.events_lost - a->kernel_lost_seen, "kernel ring buffer full");
 		a->kernel_lost_seen = s.events_lost;
+	}
+	if (a->fb && fb_stats_sum(a, &s) == 0 && s.events_lost > a->fb_lost_seen) {
+		emit_lost(a, s.events_lost - a->fb_lost_seen, "fallback ring buffer full");
+		a->fb_lost_seen = s.events_lost;
 	}
 }
 
@@ -308,52 +375,252 @@ static void on_inotify(struct agent *a)
 
 /* rtnetlink: a guarded link in the agent's netns disappeared. With the kernel guard the
  * fentry expiry already dropped the tag and reported; without it this is all we see. */
+static uint64_t now_boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ifindex -> name of the agent's netns, kept from RTM_NEWLINK (a lower device may be
+ * gone by the time its dependents' notifications are read). */
+static struct name_entry *name_slot(struct agent *a, int ifindex)
+{
+	return &a->names[(unsigned)ifindex % NAME_CACHE];
+}
+
+static void name_set(struct agent *a, int ifindex, const char *name)
+{
+	struct name_entry *n = name_slot(a, ifindex);
+
+	n->ifindex = ifindex;
+	mg_strlcpy(n->name, name, sizeof(n->name));
+}
+
+static const char *name_get(struct agent *a, int ifindex)
+{
+	struct name_entry *n = name_slot(a, ifindex);
+
+	return n->ifindex == ifindex && n->name[0] ? n->name : NULL;
+}
+
+static int name_find(struct agent *a, const char *name)
+{
+	int i;
+
+	for (i = 0; i < NAME_CACHE; i++)
+		if (a->names[i].ifindex && !strncmp(a->names[i].name, name, IFNAMSIZ))
+			return a->names[i].ifindex;
+	return 0;
+}
+
+/* Fallback sender records: kept, joined with notifications, reported as "unseen" when
+ * no deletion in the agent's netns matched them within the window. */
+static void fb_expire(struct agent *a, bool all)
+{
+	uint64_t now = now_boot_ns();
+	unsigned i;
+
+	for (i = 0; i < FB_SENDERS; i++) {
+		struct fb_sender *f = &a->senders[i];
+
+		if (!f->used || (!all && now - f->ev.ts_boot_ns < FB_WINDOW_NS))
+			continue;
+		if (!f->matched) {
+			f->ev.record = MG_REC_DELETE;
+			f->ev.result = MG_RES_UNSEEN;
+			if (!f->ev.ifindex)
+				f->ev.ifindex = 0;
+			emit(a, &f->ev);
+		}
+		f->used = false;
+	}
+}
+
+static int on_fb_event(void *ctx, void *data, size_t size)
+{
+	struct agent *a = ctx;
+	struct fb_sender *f;
+
+	if (size < sizeof(struct mg_event) || a->fb_ignore)
+		return 0;
+	f = &a->senders[a->next_sender++ % FB_SENDERS];
+	if (f->used && !f->matched) {   /* window full: report the oldest now */
+		f->ev.record = MG_REC_DELETE;
+		f->ev.result = MG_RES_UNSEEN;
+		emit(a, &f->ev);
+	}
+	memset(f, 0, sizeof(*f));
+	memcpy(&f->ev, data, sizeof(f->ev));
+	f->used = true;
+	if (f->ev.req_netns_cookie == a->own_cookie) {
+		if (f->ev.target_ifindex)
+			f->resolved = f->ev.target_ifindex;
+		else if (f->ev.req_name[0])
+			f->resolved = (uint32_t)name_find(a, f->ev.req_name);
+	}
+	return 0;
+}
+
+/* The newest unexpired sender in our netns that named ifindex (or, with by_lower, whose
+ * target is this device's lower/peer). */
+static struct fb_sender *fb_match(struct agent *a, uint32_t ifindex, const char *name)
+{
+	uint64_t now = now_boot_ns();
+	struct fb_sender *best = NULL;
+	unsigned i;
+
+	if (!ifindex)
+		return NULL;
+	for (i = 0; i < FB_SENDERS; i++) {
+		struct fb_sender *f = &a->senders[i];
+
+		if (!f->used || f->ev.req_netns_cookie != a->own_cookie ||
+		    now - f->ev.ts_boot_ns > FB_WINDOW_NS)
+			continue;
+		if (f->resolved != ifindex &&
+		    !(name && !f->resolved && !strncmp(f->ev.req_name, name, IFNAMSIZ)))
+			continue;
+		if (!best || f->ev.ts_boot_ns > best->ev.ts_boot_ns)
+			best = f;
+	}
+	return best;
+}
+
+static bool kind_watched(const char *k)
+{
+	return !strcmp(k, "macvtap") || !strcmp(k, "macvlan") || !strcmp(k, "veth") ||
+	       !strcmp(k, "tun");
+}
+
+/* rtnetlink link notifications of the agent's netns. With the kernel deletion path this
+ * only keeps the name cache (the fentry records and expires tags). Without it this is
+ * where deletions are seen: joined with the fallback's sender records when there are
+ * any, requester and path unknown otherwise. */
 static int on_link_msg(struct nl_msg *msg, void *arg)
 {
 	struct agent *a = arg;
 	struct nlmsghdr *nh = nlmsg_hdr(msg);
+	struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1];
 	struct mg_link_key key = {};
 	struct ifinfomsg *ifi;
-	struct nlattr *name;
 	struct mg_tag tag;
 	struct mg_event e = {};
-	struct timespec ts;
+	struct fb_sender *f = NULL;
+	char kind[MG_IFNAMSIZ] = "";
+	const char *lname;
+	bool tagged;
+	uint32_t link = 0;
 
 	mg_aj_linkmsg(&a->aj, nh);
-	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+	if ((nh->nlmsg_type != RTM_DELLINK && nh->nlmsg_type != RTM_NEWLINK) ||
+	    nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
 		return NL_OK;
 	ifi = nlmsg_data(nh);
+	if (nlmsg_parse(nh, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+		return NL_OK;
 	if (nh->nlmsg_type == RTM_NEWLINK) {
-		note_newlink(a, (uint32_t)ifi->ifi_index, nlmsg_find_attr(nh, sizeof(*ifi), IFLA_IFNAME));
+		if (tb[IFLA_IFNAME])
+			name_set(a, ifi->ifi_index, nla_get_string(tb[IFLA_IFNAME]));
+		note_newlink(a, (uint32_t)ifi->ifi_index, tb[IFLA_IFNAME]);
 		return NL_OK;
 	}
-	if (nh->nlmsg_type != RTM_DELLINK)
-		return NL_OK;
 	forget_known(a, (uint32_t)ifi->ifi_index);
+	if (a->kernel_monitor)
+		return NL_OK;
+	if (a->fb)
+		ring_buffer__consume(a->rb);   /* senders are written before the notification */
+	if (tb[IFLA_LINKINFO] &&
+	    nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) == 0 && li[IFLA_INFO_KIND])
+		mg_strlcpy(kind, nla_get_string(li[IFLA_INFO_KIND]), sizeof(kind));
+	if (!strcmp(kind, "tun") && ifi->ifi_type == ARPHRD_ETHER)
+		mg_strlcpy(kind, "tap", sizeof(kind));
 	key.netns_cookie = a->own_cookie;
 	key.ifindex = (uint32_t)ifi->ifi_index;
-	if (bpf_map_lookup_elem(a->st.guarded_fd, &key, &tag))
+	tagged = bpf_map_lookup_elem(a->st.guarded_fd, &key, &tag) == 0;
+	if (!tagged && !kind_watched(strcmp(kind, "tap") ? kind : "tun"))
 		return NL_OK;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	e.ts_boot_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (tb[IFLA_LINK])
+		link = nla_get_u32(tb[IFLA_LINK]);
+
+	e.ts_boot_ns = now_boot_ns();
+	e.record = MG_REC_DELETE;
+	e.result = MG_RES_DELETED;
+	e.action = MG_ACT_DELETE;
+	e.path = MG_PATH_UNKNOWN;
 	e.link_netns_cookie = key.netns_cookie;
 	e.ifindex = key.ifindex;
 	e.target_ifindex = key.ifindex;
-	e.owner_pid = tag.owner_pid;
-	e.verdict = MG_V_GONE;
-	e.how = MG_HOW_KERNEL;
-	e.action = MG_ACT_DELETE;
 	e.queues_state = MG_Q_UNKNOWN;
-	mg_strlcpy(e.comm, "?", sizeof(e.comm));   /* requester unknown without the guard */
-	memcpy(e.domain, tag.domain, sizeof(e.domain));
-	memcpy(e.uuid, tag.uuid, sizeof(e.uuid));
-	name = nlmsg_find_attr(nh, sizeof(*ifi), IFLA_IFNAME);
-	if (name)
-		mg_strlcpy(e.ifname, nla_data(name), sizeof(e.ifname));
-	bpf_map_delete_elem(a->st.guarded_fd, &key);
-	bpf_map_delete_elem(a->st.counts_fd, &key);
+	memcpy(e.kind, kind, sizeof(e.kind));
+	if (tb[IFLA_IFNAME])
+		mg_strlcpy(e.ifname, nla_get_string(tb[IFLA_IFNAME]), sizeof(e.ifname));
+	if (link && (!strcmp(kind, "macvtap") || !strcmp(kind, "macvlan"))) {
+		e.lower_ifindex = link;
+		lname = name_get(a, (int)link);
+		if (lname)
+			mg_strlcpy(e.lower_name, lname, sizeof(e.lower_name));
+	}
+	if (a->fb) {
+		f = fb_match(a, key.ifindex, e.ifname);
+		if (f) {
+			e.path = MG_PATH_NETLINK;
+		} else if (link && (f = fb_match(a, link, NULL))) {
+			/* the request named its lower device (or, for a veth, its peer) */
+			e.path = strcmp(kind, "veth") ? MG_PATH_CASCADE : MG_PATH_NETLINK;
+		} else if (!strcmp(kind, "veth") && a->last_veth &&
+			   e.ts_boot_ns - a->last_veth_ns < 200000000ull) {
+			/* a veth's peer has no IFLA_LINK once unpaired: its notification comes
+			 * right after the requested end's, from the same unregister batch */
+			f = a->last_veth;
+			e.path = MG_PATH_NETLINK;
+		}
+		if (f && !strcmp(kind, "veth")) {
+			a->last_veth = e.path == MG_PATH_NETLINK && a->last_veth != f ? f : NULL;
+			a->last_veth_ns = e.ts_boot_ns;
+		}
+	}
+	if (f) {
+		f->matched = true;
+		e.req_known = 1;
+		e.pid = f->ev.pid;
+		e.tid = f->ev.tid;
+		e.ppid = f->ev.ppid;
+		e.cgroup_id = f->ev.cgroup_id;
+		e.req_netns_cookie = f->ev.req_netns_cookie;
+		e.msg_type = f->ev.msg_type;
+		e.msg_index = f->ev.msg_index;
+		memcpy(e.comm, f->ev.comm, sizeof(e.comm));
+		memcpy(e.pcomm, f->ev.pcomm, sizeof(e.pcomm));
+		memcpy(e.req_name, f->ev.req_name, sizeof(e.req_name));
+	}
+	if (tagged) {
+		e.owner_pid = tag.owner_pid;
+		e.verdict = MG_V_GONE;
+		memcpy(e.domain, tag.domain, sizeof(e.domain));
+		memcpy(e.uuid, tag.uuid, sizeof(e.uuid));
+		bpf_map_delete_elem(a->st.guarded_fd, &key);
+		bpf_map_delete_elem(a->st.counts_fd, &key);
+	}
 	emit(a, &e);
 	return NL_OK;
+}
+
+/* The name cache starts from a dump of the links. */
+static void names_dump(struct agent *a)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+
+	if (!sk)
+		return;
+	if (nl_connect(sk, NETLINK_ROUTE) == 0) {
+		nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_link_msg, a);
+		if (nl_send_simple(sk, RTM_GETLINK, NLM_F_DUMP, &ifi, sizeof(ifi)) >= 0)
+			nl_recvmsgs_default(sk);
+	}
+	nl_socket_free(sk);
 }
 
 static int open_link_monitor(struct agent *a)
@@ -370,6 +637,88 @@ static int open_link_monitor(struct agent *a)
 	}
 	nl_socket_set_nonblocking(a->nl);
 	return 0;
+}
+
+static int fb_stats_sum(struct agent *a, struct mg_stats *s)
+{
+	return mg_stats_sum(bpf_map__fd(a->fb->maps.mg_fb_stats), s);
+}
+
+/* One RTM_DELLINK of an ifindex that cannot exist (ENODEV): the fallback's trigger. */
+static void fb_trigger(void)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {};
+	char buf[4096];
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return;
+	req.nh.nlmsg_len = sizeof(req);
+	req.nh.nlmsg_type = RTM_DELLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = 0x7ffffff0;
+	if (send(fd, &req, sizeof(req), 0) == (ssize_t)sizeof(req))
+		(void)recv(fd, buf, sizeof(buf), 0);
+	close(fd);
+}
+
+/* No deletion path in the kernel: syscall tracepoints joined with rtnetlink (load,
+ * attach, trigger, verify), or rtnetlink alone. Needs a->rb. */
+static void start_fallback(struct agent *a, const char *kernel_why)
+{
+	struct mg_stats before, after;
+	const char *why = NULL;
+	char buf[160];
+
+	a->fb = fallback_bpf__open();
+	if (!a->fb) {
+		why = "cannot open the fallback BPF object";
+	} else if (getenv("MG_NO_FALLBACK")) {
+		why = "fallback disabled by MG_NO_FALLBACK";
+	} else if (fallback_bpf__load(a->fb)) {
+		snprintf(buf, sizeof(buf), "the kernel refused the syscall tracepoint programs (%s)",
+			 strerror(errno));
+		why = buf;
+	} else if (fallback_bpf__attach(a->fb)) {
+		snprintf(buf, sizeof(buf), "cannot attach to syscalls/sys_enter_sendmsg|sendto (%s)",
+			 strerror(errno));
+		why = buf;
+	} else if (ring_buffer__add(a->rb, bpf_map__fd(a->fb->maps.mg_fb_events), on_fb_event, a)) {
+		why = "cannot read the fallback ring buffer";
+	} else {
+		fb_stats_sum(a, &before);
+		fb_trigger();
+		fb_stats_sum(a, &after);
+		a->fb_ignore = true;
+		ring_buffer__consume(a->rb);
+		a->fb_ignore = false;
+		if (after.link_msgs <= before.link_msgs)
+			why = "the syscall tracepoints attached but did not see a test RTM_DELLINK";
+		a->fb_lost_seen = after.events_lost;
+	}
+	if (!why) {
+		a->monitor_mode = "fallback";
+		snprintf(a->monitor_reason, sizeof(a->monitor_reason),
+			 "syscall tracepoints (sendmsg/sendto on NETLINK_ROUTE) joined with rtnetlink "
+			 "notifications, seen reporting a test RTM_DELLINK; flag-only, agent's netns "
+			 "only, no refusals; no kernel deletion path: %.200s", kernel_why);
+		return;
+	}
+	if (a->fb) {
+		/* a ring buffer already added stays registered with a->rb: keep the object */
+		if (strncmp(why, "the syscall", 11)) {
+			fallback_bpf__destroy(a->fb);
+		}
+		a->fb = NULL;
+	}
+	a->monitor_mode = "rtnetlink";
+	snprintf(a->monitor_reason, sizeof(a->monitor_reason),
+		 "rtnetlink link notifications only (agent's netns), requester and path unknown: "
+		 "%.150s; no kernel deletion path: %.200s", why, kernel_why);
 }
 
 static int open_listener(struct agent *a)
@@ -395,11 +744,14 @@ static int open_listener(struct agent *a)
 static void accept_client(struct agent *a)
 {
 	int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), i;
-	int sndbuf = 4 << 20;
+	const char *knob = getenv("MG_CLIENT_SNDBUF");   /* tests: force client-side loss */
+	int sndbuf = knob ? atoi(knob) : 16 << 20;
 
 	if (fd < 0)
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	/* root may exceed wmem_max: room for ~12,000 records per slow client */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)))
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	for (i = 0; i < MAX_CLIENTS; i++) {
 		if (a->clients[i] < 0) {
 			a->clients[i] = fd;
@@ -421,6 +773,9 @@ static void write_status(struct agent *a)
 	json_object_object_add(o, "lsm_loaded", json_object_new_boolean(a->st.feat.lsm_loaded));
 	json_object_object_add(o, "lsm_verified", json_object_new_boolean(a->st.feat.lsm_verified));
 	json_object_object_add(o, "expiry_attached", json_object_new_boolean(a->st.feat.expiry_attached));
+	json_object_object_add(o, "monitor", json_object_new_string(a->monitor_mode));
+	json_object_object_add(o, "monitor_reason", json_object_new_string(a->monitor_reason));
+	json_object_object_add(o, "delete_verified", json_object_new_boolean(a->st.feat.delete_verified));
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
 	if (json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PRETTY) == 0)
 		rename(tmp, MG_STATUSFILE);
@@ -549,6 +904,7 @@ int mg_cmd_run(int argc, char **argv)
 	a.sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
 
+	mg_events_autoflush = false;   /* the loop flushes once per batch */
 	load_modules();
 	if (mg_state_start(&a.st, mode, mode_given)) {
 		rc = 1;
@@ -566,7 +922,6 @@ int mg_cmd_run(int argc, char **argv)
 			a.st.feat.mode_reason);
 		mg_aj_open(&a.aj, mg_mode_name(cfg.mode), a.st.enforcing, a.st.feat.mode_reason);
 	}
-	write_status(&a);
 	a.om.guarded_fd = a.st.guarded_fd;
 	a.om.counts_fd = a.st.counts_fd;
 	a.td_fd = mg_teardown_open(true);
@@ -586,6 +941,17 @@ int mg_cmd_run(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if (a.st.enforcing && a.st.feat.delete_verified) {
+		a.monitor_mode = "kernel";
+		a.kernel_monitor = true;
+		mg_strlcpy(a.monitor_reason, a.st.feat.monitor_reason, sizeof(a.monitor_reason));
+	} else {
+		start_fallback(&a, a.st.feat.monitor_reason[0] ? a.st.feat.monitor_reason :
+								    a.st.feat.mode_reason);
+	}
+	fprintf(stderr, "macvguard: deletion monitor: %s: %s\n", a.monitor_mode, a.monitor_reason);
+	write_status(&a);
+	names_dump(&a);
 	if (open_link_monitor(&a))
 		mg_warn("cannot subscribe to rtnetlink link notifications: deletions of guarded "
 			"links are not flagged without the kernel guard");
@@ -618,6 +984,8 @@ int mg_cmd_run(int argc, char **argv)
 			}
 		}
 		ring_buffer__consume(a.rb);
+		fflush(stdout);
+		flush_clients(&a);
 		if (pfd[2].revents & POLLIN)
 			nl_recvmsgs_default(a.nl);
 		if (pfd[3].revents & POLLIN)
@@ -639,15 +1007,21 @@ int mg_cmd_run(int argc, char **argv)
 			if (a.ino_wd < 0)
 				watch_status_dir(&a);
 			mg_teardown_prune(a.td_fd, 60ull * 1000000000ull);
+			if (a.fb)
+				fb_expire(&a, false);
 			last = now;
 		}
 	}
 	ring_buffer__consume(a.rb);
 	check_kernel_lost(&a);
+	if (a.fb)
+		fb_expire(&a, true);
 out:
 	mg_aj_close(&a.aj, rc ? "error" : "stopped");
 	if (a.rb)
 		ring_buffer__free(a.rb);
+	if (a.fb)
+		fallback_bpf__destroy(a.fb);
 	if (a.nl)
 		nl_socket_free(a.nl);
 	for (i = 0; i < MAX_CLIENTS; i++)
@@ -729,6 +1103,7 @@ int mg_cmd_monitor(int argc, char **argv)
 	static const struct option opts[] = { { "ifname", required_argument, NULL, 'i' },
 					      { "domain", required_argument, NULL, 'd' },
 					      { "verdict", required_argument, NULL, 'v' },
+					      { "kind", required_argument, NULL, 'k' },
 					      { "json", no_argument, NULL, 'j' },
 					      { NULL, 0, NULL, 0 } };
 	struct mg_event_filter filt = { .verdict = -1 };
@@ -739,23 +1114,24 @@ int mg_cmd_monitor(int argc, char **argv)
 	int c, fd;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:d:v:j", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:d:v:k:j", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': filt.ifname = optarg; break;
 		case 'd': filt.domain = optarg; break;
 		case 'j': json = true; break;
+		case 'k': filt.kind = optarg; break;
 		case 'v':
-			for (filt.verdict = 1; filt.verdict <= MG_V_GONE; filt.verdict++)
+			for (filt.verdict = 0; filt.verdict <= MG_V_GONE; filt.verdict++)
 				if (!strcmp(optarg, mg_verdict_name((unsigned)filt.verdict)))
 					break;
 			if (filt.verdict > MG_V_GONE) {
-				mg_err("--verdict: allow, deny, audit or gone");
+				mg_err("--verdict: none, allow, deny, audit or gone");
 				return 2;
 			}
 			break;
 		default:
 			fprintf(stderr, "usage: macvguard monitor [-j] [--ifname N] [--domain D] "
-					"[--verdict allow|deny|audit|gone]\n");
+					"[--verdict none|allow|deny|audit|gone] [--kind K]\n");
 			return 2;
 		}
 	}
@@ -770,11 +1146,17 @@ int mg_cmd_monitor(int argc, char **argv)
 			close(fd);
 		return 1;
 	}
+	mg_events_autoflush = false;   /* flushed whenever the stream pauses */
 	while (!monitor_stop) {
-		ssize_t n = recv(fd, &w, sizeof(w), 0);
+		ssize_t n = recv(fd, &w, sizeof(w), MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN) {
+			fflush(stdout);
+			n = recv(fd, &w, sizeof(w), 0);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			fflush(stdout);
 			if (!monitor_stop)
 				mg_err("the agent closed the event stream");
 			close(fd);
@@ -787,6 +1169,25 @@ int mg_cmd_monitor(int argc, char **argv)
 		else if (mg_event_matches(&w.ev, &filt))
 			mg_event_print_td(stdout, &w.ev, w.teardown, json);
 	}
+	fflush(stdout);
 	close(fd);
+	return 0;
+}
+
+int mg_cmd_probes(int argc, char **argv)
+{
+	int n;
+
+	if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off"))) {
+		fprintf(stderr, "usage: macvguard probes on|off\n");
+		return 2;
+	}
+	n = mg_delete_probes(!strcmp(argv[1], "on"));
+	if (n < 0) {
+		mg_err("probes %s: %s", argv[1], strerror(-n));
+		return 1;
+	}
+	if (!mg_json)
+		printf("deletion-path probes %s (%d links)\n", !strcmp(argv[1], "on") ? "attached" : "detached", n);
 	return 0;
 }

@@ -14,6 +14,7 @@ int mg_cmd_release(int argc, char **argv);
 int mg_cmd_links(int argc, char **argv);
 int mg_cmd_mode(int argc, char **argv);
 int mg_cmd_status(int argc, char **argv);
+int mg_cmd_probes(int argc, char **argv);
 
 /* Events the agent forwards to `monitor` clients over MG_EVENTS_SOCK. */
 #define MG_EVENTS_SOCK MG_RUN_DIR "/events.sock"

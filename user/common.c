@@ -69,6 +69,24 @@ const char *mg_action_name(unsigned a)
 	return NAME_OF(n, a);
 }
 
+const char *mg_record_name(unsigned r)
+{
+	static const char *n[] = { "request", "delete" };
+	return NAME_OF(n, r);
+}
+
+const char *mg_path_name(unsigned p)
+{
+	static const char *n[] = { "unknown", "netlink", "cascade", "netns", "tapclose", "other" };
+	return NAME_OF(n, p);
+}
+
+const char *mg_result_name(unsigned r)
+{
+	static const char *n[] = { "none", "deleted", "refused", "failed", "unseen" };
+	return NAME_OF(n, r);
+}
+
 const char *mg_mode_name(unsigned m)
 {
 	static const char *n[] = { "enforce", "audit" };

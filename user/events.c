@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <string.h>
 #include "events.h"
 
@@ -11,6 +12,8 @@ static const char *rtm_name(unsigned t)
 	default: return "RTM_?";
 	}
 }
+
+bool mg_events_autoflush = true;
 
 json_object *mg_event_json(const struct mg_event *e)
 {
@@ -26,10 +29,28 @@ json_object *mg_event_json(const struct mg_event *e)
 	mg_format_time(mg_boot_to_real(e->ts_boot_ns), ts, sizeof(ts));
 	mg_uuid_format(e->uuid, uuid);
 
+	char kind[MG_IFNAMSIZ + 1], lower[MG_IFNAMSIZ + 1], pcomm[MG_COMM_LEN + 1];
+	bool known = e->req_known;
+
+	mg_strlcpy(kind, e->kind, sizeof(kind));
+	mg_strlcpy(lower, e->lower_name, sizeof(lower));
+	mg_strlcpy(pcomm, e->pcomm, sizeof(pcomm));
 	json_object_object_add(o, "time", json_object_new_string(ts));
+	json_object_object_add(o, "record", json_object_new_string(mg_record_name(e->record)));
+	json_object_object_add(o, "path", json_object_new_string(mg_path_name(e->path)));
+	json_object_object_add(o, "result", json_object_new_string(mg_result_name(e->result)));
+	if (e->result == MG_RES_FAILED) {
+		const char *en = e->err < 0 ? strerrorname_np(-e->err) : NULL;
+		json_object_object_add(o, "errno", json_object_new_int(-e->err));
+		json_object_object_add(o, "error", en ? json_object_new_string(en) : NULL);
+	}
+	json_object_object_add(o, "kind", kind[0] ? json_object_new_string(kind) : NULL);
+	json_object_object_add(o, "lower_ifindex", e->lower_ifindex ? json_object_new_int64(e->lower_ifindex) : NULL);
+	json_object_object_add(o, "lower", lower[0] ? json_object_new_string(lower) : NULL);
+	json_object_object_add(o, "requester_known", json_object_new_boolean(known));
 	json_object_object_add(o, "verdict", json_object_new_string(mg_verdict_name(e->verdict)));
 	json_object_object_add(o, "action", json_object_new_string(mg_action_name(e->action)));
-	json_object_object_add(o, "how", json_object_new_string(mg_how_name(e->how)));
+	json_object_object_add(o, "how", e->how ? json_object_new_string(mg_how_name(e->how)) : NULL);
 	json_object_object_add(o, "reason", json_object_new_string(mg_reason_name(e->reason)));
 	json_object_object_add(o, "mode", json_object_new_string(mg_mode_name(e->mode)));
 	json_object_object_add(o, "ifname", json_object_new_string(ifname));
@@ -44,11 +65,13 @@ json_object *mg_event_json(const struct mg_event *e)
 	json_object_object_add(o, "queues_held", json_object_new_int64(e->queues));
 	json_object_object_add(o, "msg_type", json_object_new_string(rtm_name(e->msg_type)));
 	json_object_object_add(o, "msg_index", json_object_new_int(e->msg_index));
-	json_object_object_add(o, "pid", json_object_new_int64(e->pid));
-	json_object_object_add(o, "tid", json_object_new_int64(e->tid));
-	json_object_object_add(o, "ppid", json_object_new_int64(e->ppid));
-	json_object_object_add(o, "comm", json_object_new_string(comm));
-	json_object_object_add(o, "cgroup_id", json_object_new_uint64(e->cgroup_id));
+	/* an unknown requester is null, never an invented pid */
+	json_object_object_add(o, "pid", known ? json_object_new_int64(e->pid) : NULL);
+	json_object_object_add(o, "tid", known ? json_object_new_int64(e->tid) : NULL);
+	json_object_object_add(o, "ppid", known && e->ppid ? json_object_new_int64(e->ppid) : NULL);
+	json_object_object_add(o, "comm", known ? json_object_new_string(comm) : NULL);
+	json_object_object_add(o, "pcomm", known && pcomm[0] ? json_object_new_string(pcomm) : NULL);
+	json_object_object_add(o, "cgroup_id", known && e->cgroup_id ? json_object_new_uint64(e->cgroup_id) : NULL);
 	json_object_object_add(o, "req_netns_cookie", json_object_new_uint64(e->req_netns_cookie));
 	return o;
 }
@@ -61,7 +84,8 @@ void mg_event_print(FILE *out, const struct mg_event *e, bool json)
 void mg_event_print_td(FILE *out, const struct mg_event *e, const char *teardown, bool json)
 {
 	char ts[64], comm[MG_COMM_LEN + 1], ifname[MG_IFNAMSIZ + 1], domain[MG_DOMAIN_LEN + 1];
-	char who[64], link[48], td[MG_DOMAIN_LEN + 64] = "";
+	char who[96], link[48], kind[MG_IFNAMSIZ + 1], lowern[MG_IFNAMSIZ + 1], lower[40];
+	char pcomm[MG_COMM_LEN + 1], res[32], guard[64], td[MG_DOMAIN_LEN + 64] = "";
 
 	if (teardown && teardown[0]) {
 		char d[MG_DOMAIN_LEN + 1];
@@ -78,22 +102,54 @@ void mg_event_print_td(FILE *out, const struct mg_event *e, const char *teardown
 		fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								     JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
-		fflush(out);
+		if (mg_events_autoflush)
+			fflush(out);
 		return;
 	}
 	mg_strlcpy(comm, e->comm, sizeof(comm));
 	mg_strlcpy(ifname, e->ifname, sizeof(ifname));
 	mg_strlcpy(domain, e->domain, sizeof(domain));
+	mg_strlcpy(kind, e->kind, sizeof(kind));
+	mg_strlcpy(lowern, e->lower_name, sizeof(lowern));
+	mg_strlcpy(pcomm, e->pcomm, sizeof(pcomm));
 	mg_format_time(mg_boot_to_real(e->ts_boot_ns), ts, sizeof(ts));
-	snprintf(who, sizeof(who), "%s[%u/%u]", comm, e->pid, e->tid);
+	if (!e->req_known)
+		snprintf(who, sizeof(who), "unknown");
+	else if (e->ppid && pcomm[0])
+		snprintf(who, sizeof(who), "%s[%u/%u]<%s[%u]", comm, e->pid, e->tid, pcomm, e->ppid);
+	else
+		snprintf(who, sizeof(who), "%s[%u/%u]", comm, e->pid, e->tid);
 	if (e->ifindex)
-		snprintf(link, sizeof(link), "%s(%u)", ifname, e->ifindex);
+		snprintf(link, sizeof(link), "%s(%u)", ifname[0] ? ifname : "?", e->ifindex);
+	else if (e->target_ifindex)
+		snprintf(link, sizeof(link), "?(%u)", e->target_ifindex);
+	else if (e->req_name[0])
+		snprintf(link, sizeof(link), "%.24s", e->req_name);
 	else
 		snprintf(link, sizeof(link), "-");
-	fprintf(out, "%s %-5s %-6s %-16s via %-10s owner=%s(pid %u) by %-24s %s%s\n", ts,
-		mg_verdict_name(e->verdict), mg_action_name(e->action), link, mg_how_name(e->how),
-		domain[0] ? domain : "-", e->owner_pid, who, mg_reason_name(e->reason), td);
-	fflush(out);
+	if (e->lower_ifindex)
+		snprintf(lower, sizeof(lower), "%s(%u)", lowern[0] ? lowern : "?", e->lower_ifindex);
+	else
+		snprintf(lower, sizeof(lower), "-");
+	if (e->result == MG_RES_FAILED) {
+		const char *en = e->err < 0 ? strerrorname_np(-e->err) : NULL;
+		snprintf(res, sizeof(res), "failed:%s", en ? en : "?");
+	} else if (e->record == MG_REC_REQUEST && e->result == MG_RES_NONE) {
+		snprintf(res, sizeof(res), "%s", mg_action_name(e->action));
+	} else {
+		snprintf(res, sizeof(res), "%s", mg_result_name(e->result));
+	}
+	if (e->verdict)
+		snprintf(guard, sizeof(guard), "%s%s%s%s%s", mg_verdict_name(e->verdict),
+			 e->how ? " via " : "", e->how ? mg_how_name(e->how) : "",
+			 e->reason ? " " : "", mg_reason_name(e->reason));
+	else
+		snprintf(guard, sizeof(guard), "-");
+	fprintf(out, "%s %-14s %-8s %-7s %-20s lower=%-14s owner=%-12s by %-34s guard=%s%s\n", ts,
+		res, mg_path_name(e->path), kind[0] ? kind : "-", link, lower,
+		domain[0] ? domain : "-", who, guard, td);
+	if (mg_events_autoflush)
+		fflush(out);
 }
 
 bool mg_event_matches(const struct mg_event *e, const struct mg_event_filter *f)
@@ -103,6 +159,8 @@ bool mg_event_matches(const struct mg_event *e, const struct mg_event_filter *f)
 	if (f->domain && strncmp(f->domain, e->domain, MG_DOMAIN_LEN))
 		return false;
 	if (f->verdict >= 0 && e->verdict != f->verdict)
+		return false;
+	if (f->kind && strncmp(f->kind, e->kind, MG_IFNAMSIZ))
 		return false;
 	return true;
 }
@@ -114,6 +172,7 @@ void mg_print_lost(FILE *out, unsigned long long n, const char *where, bool json
 	mg_format_time(mg_now_real_ns(), ts, sizeof(ts));
 	if (json) {
 		json_object *o = json_object_new_object();
+		json_object_object_add(o, "record", json_object_new_string("lost"));
 		json_object_object_add(o, "time", json_object_new_string(ts));
 		json_object_object_add(o, "lost", json_object_new_uint64(n));
 		json_object_object_add(o, "where", json_object_new_string(where));

@@ -10,8 +10,10 @@ struct mg_event_filter {
 	const char *ifname;
 	const char *domain;
 	int verdict;            /* -1: any */
+	const char *kind;       /* rtnl kind: macvtap, macvlan, veth, tun, tap */
 };
 
+extern bool mg_events_autoflush;   /* fflush after each record (default) */
 json_object *mg_event_json(const struct mg_event *e);
 void mg_event_print(FILE *out, const struct mg_event *e, bool json);
 /* teardown: the domain whose libvirt teardown sent the message ("" or NULL: none known). */

@@ -15,6 +15,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "state.h"
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
 #include "guard.skel.h"
 
 #define PIN_MAP(name)   MG_PIN_DIR "/" name
@@ -25,7 +28,30 @@
 /* The BPF object's maps; the first five are opened by CLI commands (open_pinned_maps). */
 static const char *const pinned_maps[] = { "mg_guarded", "mg_counts", "mg_config",
 					   "mg_stats", "mg_events", "mg_teardown" };
-static const char *const pinned_links[] = { PIN_LINK_LSM, PIN_LINK_UNREG, PIN_LINK_NETNS };
+#define PIN_LINK_DEL(n) MG_PIN_DIR "/link_del_" n
+static const char *const pinned_links[] = { PIN_LINK_LSM, PIN_LINK_UNREG, PIN_LINK_NETNS,
+					    PIN_LINK_DEL("unreg_exit"), PIN_LINK_DEL("dellink"),
+					    PIN_LINK_DEL("dellink_exit"), PIN_LINK_DEL("netns"),
+					    PIN_LINK_DEL("netns_exit"), PIN_LINK_DEL("tunclose"),
+					    PIN_LINK_DEL("tunclose_exit") };
+
+/* Deletion-path programs, pinned so `probes off|on` can detach and re-attach them without
+ * another load (benchmarks compare with and without in one boot). */
+#define PIN_PROG(n) MG_PIN_DIR "/prog_" n
+static const struct {
+	const char *prog;
+	const char *link;
+	enum bpf_attach_type type;
+} del_probes[] = {
+	{ PIN_PROG("unreg"), PIN_LINK_UNREG, BPF_TRACE_FENTRY },
+	{ PIN_PROG("unreg_exit"), PIN_LINK_DEL("unreg_exit"), BPF_TRACE_FEXIT },
+	{ PIN_PROG("dellink"), PIN_LINK_DEL("dellink"), BPF_TRACE_FENTRY },
+	{ PIN_PROG("dellink_exit"), PIN_LINK_DEL("dellink_exit"), BPF_TRACE_FEXIT },
+	{ PIN_PROG("netns"), PIN_LINK_DEL("netns"), BPF_TRACE_FENTRY },
+	{ PIN_PROG("netns_exit"), PIN_LINK_DEL("netns_exit"), BPF_TRACE_FEXIT },
+	{ PIN_PROG("tunclose"), PIN_LINK_DEL("tunclose"), BPF_TRACE_FENTRY },
+	{ PIN_PROG("tunclose_exit"), PIN_LINK_DEL("tunclose_exit"), BPF_TRACE_FEXIT },
+};
 
 static bool path_exists(const char *p)
 {
@@ -108,6 +134,7 @@ int mg_stats_sum(int stats_fd, struct mg_stats *out)
 		out->events_lost += per[i].events_lost;
 		out->fail_closed += per[i].fail_closed;
 		out->tags_expired += per[i].tags_expired;
+		out->deletions += per[i].deletions;
 	}
 	free(per);
 	return 0;
@@ -218,6 +245,9 @@ int mg_state_unpin(void)
 			mg_err("unpin %s: %s", pinned_links[i], strerror(errno));
 			rc = -errno;
 		}
+	for (i = 0; i < sizeof(del_probes) / sizeof(del_probes[0]); i++)
+		if (unlink(del_probes[i].prog) && errno != ENOENT)
+			rc = -errno;
 	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", MG_PIN_DIR, pinned_maps[i]);
 		if (unlink(path) && errno != ENOENT) {
@@ -304,6 +334,22 @@ static struct guard_bpf *open_skel(const struct btf *vmlinux, bool want_lsm)
 	bpf_program__set_autoload(skel->progs.mg_unreg_many,
 				  want_lsm && !notify &&
 					  kernel_has_func(vmlinux, "unregister_netdevice_many"));
+	bpf_program__set_autoload(skel->progs.mg_unreg_notify_exit, want_lsm && notify);
+	bpf_program__set_autoload(skel->progs.mg_unreg_many_exit,
+				  bpf_program__autoload(skel->progs.mg_unreg_many));
+	bpf_program__set_autoload(skel->progs.mg_dellink_enter,
+				  want_lsm && kernel_has_func(vmlinux, "rtnl_dellink"));
+	bpf_program__set_autoload(skel->progs.mg_dellink_exit,
+				  bpf_program__autoload(skel->progs.mg_dellink_enter));
+	bpf_program__set_autoload(skel->progs.mg_netns_exit_enter,
+				  want_lsm && kernel_has_func(vmlinux, "default_device_exit_batch"));
+	bpf_program__set_autoload(skel->progs.mg_netns_exit_exit,
+				  bpf_program__autoload(skel->progs.mg_netns_exit_enter));
+	/* tun is a module: its BTF is there once it is loaded (the agent modprobes it) */
+	bpf_program__set_autoload(skel->progs.mg_tun_close_enter,
+				  want_lsm && path_exists("/sys/kernel/btf/tun"));
+	bpf_program__set_autoload(skel->progs.mg_tun_close_exit,
+				  bpf_program__autoload(skel->progs.mg_tun_close_enter));
 	bpf_program__set_autoload(skel->progs.mg_netns_move,
 				  want_lsm && kernel_has_func(vmlinux, "__dev_change_net_namespace"));
 	bpf_program__set_autoload(skel->progs.mg_netns_move_old,
@@ -321,6 +367,93 @@ static int pin_link(struct bpf_link *link, const char *path)
 		return -errno;
 	}
 	return 0;
+}
+
+/* A veth pair made and deleted through rtnetlink: the deletion path's trigger. */
+int mg_trigger_link_delete(void)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct rtnl_link *l;
+	char name[IFNAMSIZ], peer[IFNAMSIZ];
+	int rc;
+
+	if (!sk)
+		return -ENOMEM;
+	if (nl_connect(sk, NETLINK_ROUTE)) {
+		nl_socket_free(sk);
+		return -EIO;
+	}
+	snprintf(name, sizeof(name), "mgprobe%d", (int)getpid() % 100000);
+	snprintf(peer, sizeof(peer), "mgprobp%d", (int)getpid() % 100000);
+	rc = rtnl_link_veth_add(sk, name, peer, getpid());
+	if (rc == 0) {
+		l = rtnl_link_alloc();
+		rtnl_link_set_name(l, name);
+		rc = rtnl_link_delete(sk, l);
+		rtnl_link_put(l);
+	}
+	nl_socket_free(sk);
+	return rc ? -EIO : 0;
+}
+
+/* Deletion path: fentry/fexit on the unregister function and on what tells the path
+ * apart. Attached, pinned, then verified by deleting a veth pair (load-attach-trigger-
+ * verify: the deletion counter must move). */
+static void attach_delete_path(struct mg_state *st)
+{
+	struct guard_bpf *skel = st->skel;
+	struct { struct bpf_program *p; const char *pin; } progs[] = {
+		{ skel->progs.mg_unreg_notify_exit, PIN_LINK_DEL("unreg_exit") },
+		{ skel->progs.mg_unreg_many_exit, PIN_LINK_DEL("unreg_exit") },
+		{ skel->progs.mg_dellink_enter, PIN_LINK_DEL("dellink") },
+		{ skel->progs.mg_dellink_exit, PIN_LINK_DEL("dellink_exit") },
+		{ skel->progs.mg_netns_exit_enter, PIN_LINK_DEL("netns") },
+		{ skel->progs.mg_netns_exit_exit, PIN_LINK_DEL("netns_exit") },
+		{ skel->progs.mg_tun_close_enter, PIN_LINK_DEL("tunclose") },
+		{ skel->progs.mg_tun_close_exit, PIN_LINK_DEL("tunclose_exit") },
+	};
+	struct mg_stats before, after;
+	char missing[160] = "";
+	size_t i;
+
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_link *l;
+
+		if (!bpf_program__autoload(progs[i].p))
+			continue;
+		l = bpf_program__attach(progs[i].p);
+		if (!l) {
+			size_t n = strlen(missing);
+			snprintf(missing + n, sizeof(missing) - n, " %s", bpf_program__name(progs[i].p));
+			continue;
+		}
+		pin_link(l, progs[i].pin);
+		bpf_link__destroy(l);   /* closes our fd; the pin keeps the link attached */
+	}
+	{
+		struct bpf_program *unreg = bpf_program__autoload(skel->progs.mg_unreg_notify) ?
+			skel->progs.mg_unreg_notify : skel->progs.mg_unreg_many;
+		struct bpf_program *unreg_exit = bpf_program__autoload(skel->progs.mg_unreg_notify_exit) ?
+			skel->progs.mg_unreg_notify_exit : skel->progs.mg_unreg_many_exit;
+		struct bpf_program *pp[] = { unreg, unreg_exit, skel->progs.mg_dellink_enter,
+					     skel->progs.mg_dellink_exit, skel->progs.mg_netns_exit_enter,
+					     skel->progs.mg_netns_exit_exit, skel->progs.mg_tun_close_enter,
+					     skel->progs.mg_tun_close_exit };
+		for (i = 0; i < sizeof(pp) / sizeof(pp[0]); i++) {
+			unlink(del_probes[i].prog);
+			if (bpf_program__autoload(pp[i]) && bpf_program__fd(pp[i]) >= 0)
+				bpf_obj_pin(bpf_program__fd(pp[i]), del_probes[i].prog);
+		}
+	}
+	mg_stats_sum(st->stats_fd, &before);
+	mg_trigger_link_delete();
+	mg_stats_sum(st->stats_fd, &after);
+	st->feat.delete_verified = after.deletions > before.deletions;
+	snprintf(st->feat.monitor_reason, sizeof(st->feat.monitor_reason),
+		 "%s%s%s", st->feat.delete_verified ?
+		 "fentry on the unregister path, seen reporting a test veth deletion" :
+		 "fentry on the unregister path did not report a test veth deletion",
+		 missing[0] ? "; not attached:" : "", missing);
 }
 
 /* Attach what loaded; verify the LSM program really runs (an LSM program loads and
@@ -371,11 +504,14 @@ static int attach_and_verify(struct mg_state *st)
 		pin_link(unreg, PIN_LINK_UNREG);
 	if (move)
 		pin_link(move, PIN_LINK_NETNS);
+	attach_delete_path(st);
 	/* The skeleton destroys only the links it knows; these two are ours to drop. */
+	/* destroy without disconnect closes our fd only: the pins keep the links attached
+	 * (and `probes off` can detach the unregister probe by unpinning it) */
 	if (unreg)
-		bpf_link__disconnect(unreg), bpf_link__destroy(unreg);
+		bpf_link__destroy(unreg);
 	if (move)
-		bpf_link__disconnect(move), bpf_link__destroy(move);
+		bpf_link__destroy(move);
 	bpf_link__disconnect(lsm);
 	return 0;
 }
@@ -442,6 +578,13 @@ int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
 			mg_trigger_route_send();
 			mg_stats_sum(st->stats_fd, &after);
 			st->feat.lsm_verified = after.route_sends > before.route_sends;
+			mg_stats_sum(st->stats_fd, &before);
+			mg_trigger_link_delete();
+			mg_stats_sum(st->stats_fd, &after);
+			st->feat.delete_verified = after.deletions > before.deletions;
+			snprintf(st->feat.monitor_reason, sizeof(st->feat.monitor_reason),
+				 "adopted pinned deletion-path probes%s", st->feat.delete_verified ?
+				 ", seen reporting a test veth deletion" : " (they did not report a test deletion)");
 			snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
 				 "adopted the guard pinned under %s%s", MG_PIN_DIR,
 				 st->feat.lsm_verified ? "" : " (but it did not run on a test message)");
@@ -503,4 +646,38 @@ int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
 fail:
 	mg_state_close(st);
 	return rc ? rc : -EIO;
+}
+
+int mg_delete_probes(bool on)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < sizeof(del_probes) / sizeof(del_probes[0]); i++) {
+		int pfd, lfd;
+
+		if (!on) {
+			if (unlink(del_probes[i].link) == 0)
+				n++;
+			else if (errno != ENOENT)
+				return -errno;
+			continue;
+		}
+		if (path_exists(del_probes[i].link) || !path_exists(del_probes[i].prog))
+			continue;
+		pfd = bpf_obj_get(del_probes[i].prog);
+		if (pfd < 0)
+			return -errno;
+		lfd = bpf_link_create(pfd, 0, del_probes[i].type, NULL);
+		close(pfd);
+		if (lfd < 0)
+			return -errno;
+		if (bpf_obj_pin(lfd, del_probes[i].link)) {
+			close(lfd);
+			return -errno;
+		}
+		close(lfd);
+		n++;
+	}
+	return n;
 }

@@ -18,6 +18,8 @@ struct mg_features {
 	bool btf_macvtap;           /* module BTF to read macvtap queue counts */
 	bool btf_tun;
 	char mode_reason[256];      /* why the agent runs in the mode it runs in */
+	bool delete_verified;       /* deletion-path fentry seen reporting a test deletion */
+	char monitor_reason[256];   /* how deletions are monitored, and why */
 };
 
 struct mg_state {
@@ -51,5 +53,9 @@ int mg_stats_sum(int stats_fd, struct mg_stats *out);
 
 /* Send one RTM_GETLINK on a NETLINK_ROUTE socket (the guard's liveness trigger). */
 int mg_trigger_route_send(void);
+/* Create and delete a veth pair (the deletion path's liveness trigger). */
+int mg_trigger_link_delete(void);
+/* Detach (false) or re-attach (true) the pinned deletion-path probes; returns how many. */
+int mg_delete_probes(bool on);
 
 #endif

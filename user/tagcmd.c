@@ -527,6 +527,7 @@ int mg_cmd_status(int argc, char **argv)
 	struct mg_state st;
 	json_object *saved = NULL, *o;
 	const char *reason = "agent has not run since boot";
+	const char *monitor = "none", *monitor_reason = "agent has not run since boot";
 	bool pinned, lsm_pinned, have_state = false;
 	pid_t pid;
 
@@ -544,6 +545,10 @@ int mg_cmd_status(int argc, char **argv)
 		json_object *r;
 		if (json_object_object_get_ex(saved, "reason", &r))
 			reason = json_object_get_string(r);
+		if (json_object_object_get_ex(saved, "monitor", &r))
+			monitor = json_object_get_string(r);
+		if (json_object_object_get_ex(saved, "monitor_reason", &r))
+			monitor_reason = json_object_get_string(r);
 	}
 	if (pinned) {
 		int e = mg_state_open(&st);
@@ -565,6 +570,8 @@ int mg_cmd_status(int argc, char **argv)
 		json_object_object_add(o, "mode", have_state ? json_object_new_string(mg_mode_name(cfg.mode)) : NULL);
 		json_object_object_add(o, "reason", json_object_new_string(reason));
 		json_object_object_add(o, "agent_pid", pid ? json_object_new_int(pid) : NULL);
+		json_object_object_add(o, "monitor", json_object_new_string(monitor));
+		json_object_object_add(o, "monitor_reason", json_object_new_string(monitor_reason));
 		json_object *feat = json_object_new_object();
 		json_object_object_add(feat, "btf_vmlinux", json_object_new_boolean(f.btf_vmlinux));
 		json_object_object_add(feat, "lsm_bpf_listed", json_object_new_boolean(f.lsm_bpf_listed));
@@ -587,6 +594,7 @@ int mg_cmd_status(int argc, char **argv)
 			json_object_object_add(s, "events_lost", json_object_new_uint64(stats.events_lost));
 			json_object_object_add(s, "fail_closed", json_object_new_uint64(stats.fail_closed));
 			json_object_object_add(s, "tags_expired", json_object_new_uint64(stats.tags_expired));
+			json_object_object_add(s, "deletions", json_object_new_uint64(stats.deletions));
 			json_object_object_add(o, "stats", s);
 		}
 		mg_json_print(o);
@@ -595,6 +603,7 @@ int mg_cmd_status(int argc, char **argv)
 		printf("guard:       %s%s%s\n", guard, have_state ? ", mode " : "",
 		       have_state ? mg_mode_name(cfg.mode) : "");
 		printf("reason:      %s\n", reason);
+		printf("monitor:     %s: %s\n", monitor, monitor_reason);
 		if (pid)
 			printf("agent:       running, pid %d\n", pid);
 		else
@@ -604,10 +613,11 @@ int mg_cmd_status(int argc, char **argv)
 		       f.btf_macvtap ? "yes" : "no", f.btf_tun ? "yes" : "no");
 		if (have_state)
 			printf("counters:    route-sends=%llu link-msgs=%llu events=%llu lost=%llu "
-			       "fail-closed=%llu tags-expired=%llu\n",
+			       "fail-closed=%llu tags-expired=%llu deletions=%llu\n",
 			       (unsigned long long)stats.route_sends, (unsigned long long)stats.link_msgs,
 			       (unsigned long long)stats.events, (unsigned long long)stats.events_lost,
-			       (unsigned long long)stats.fail_closed, (unsigned long long)stats.tags_expired);
+			       (unsigned long long)stats.fail_closed, (unsigned long long)stats.tags_expired,
+			       (unsigned long long)stats.deletions);
 	}
 	json_object_put(saved);
 	return 0;

@@ -12,6 +12,8 @@
  *   nlreq move IFINDEX NETNS_PATH  RTM_NEWLINK ifi_index + IFLA_NET_NS_FD
  *   nlreq getlink-loop N           N RTM_GETLINK request/ack round trips; prints "rate R/s"
  *   nlreq move-group GROUP NETNS_PATH  RTM_NEWLINK ifi_index 0 + IFLA_GROUP + IFLA_NET_NS_FD
+ *   nlreq burst-del-name N NAME    N separate sendto()s of a libvirt-style delete, as fast as
+ *                                  possible; prints "sent N refused R failed F" (exit 0)
  *
  * Exit: 0 every message acknowledged without error; 3 sendmsg refused with EPERM (the
  * guard); 2 the kernel answered an error; 1 usage or local failure.
@@ -144,6 +146,39 @@ static int getlink_loop(long n)
 	return 0;
 }
 
+/* N deletion attempts, one sendto each, on one socket. */
+static int burst(int n, const char *name)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char rbuf[8192];
+	struct nlmsghdr *nh;
+	int i, refused = 0, failed = 0;
+
+	if (fd < 0) {
+		perror("nlreq: socket");
+		return 1;
+	}
+	nh = msg_begin(RTM_DELLINK, 0, 0);
+	attr(nh, IFLA_IFNAME, name, strlen(name) + 1);
+	msg_end(nh);
+	for (i = 0; i < n; i++) {
+		if (sendto(fd, buf, used, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			if (errno == EPERM)
+				refused++;
+			else
+				failed++;
+			continue;
+		}
+		/* the kernel acks: drain so the socket never overflows */
+		while (recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT) > 0)
+			;
+	}
+	close(fd);
+	printf("sent %d refused %d failed %d\n", n, refused, failed);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct nlmsghdr *nh;
@@ -153,6 +188,8 @@ int main(int argc, char **argv)
 	const char *op = argv[1];
 	if (!strcmp(op, "getlink-loop") && argc == 3)
 		return getlink_loop(atol(argv[2]));
+	if (!strcmp(op, "burst-del-name") && argc == 4)
+		return burst(atoi(argv[2]), argv[3]);
 	if (!strcmp(op, "del-name") && argc == 3) {
 		nh = msg_begin(RTM_DELLINK, 0, 0);
 		attr(nh, IFLA_IFNAME, argv[2], strlen(argv[2]) + 1);

@@ -1320,13 +1320,17 @@ static void t_policy(void)
 	X(mg_teardown, until_ns) X(mg_teardown, tgid) X(mg_teardown, tid) \
 	X(mg_stats, route_sends) X(mg_stats, link_msgs) X(mg_stats, events) \
 	X(mg_stats, events_lost) X(mg_stats, fail_closed) X(mg_stats, tags_expired) \
+	X(mg_stats, deletions) \
 	X(mg_event, ts_boot_ns) X(mg_event, req_netns_cookie) X(mg_event, link_netns_cookie) \
 	X(mg_event, cgroup_id) X(mg_event, pid) X(mg_event, tid) X(mg_event, ppid) \
 	X(mg_event, ifindex) X(mg_event, target_ifindex) X(mg_event, owner_pid) \
 	X(mg_event, queues) X(mg_event, msg_type) X(mg_event, msg_index) X(mg_event, action) \
 	X(mg_event, how) X(mg_event, verdict) X(mg_event, reason) X(mg_event, mode) \
 	X(mg_event, queues_state) X(mg_event, pad) X(mg_event, comm) X(mg_event, ifname) \
-	X(mg_event, req_name) X(mg_event, domain) X(mg_event, uuid) X(mg_event, teardown)
+	X(mg_event, req_name) X(mg_event, domain) X(mg_event, uuid) X(mg_event, teardown) \
+	X(mg_event, record) X(mg_event, path) X(mg_event, result) X(mg_event, req_known) \
+	X(mg_event, err) X(mg_event, lower_ifindex) X(mg_event, kind) X(mg_event, lower_name) \
+	X(mg_event, pcomm)
 #define ABI_STRUCTS(X) X(mg_link_key) X(mg_tag) X(mg_counts) X(mg_config) X(mg_teardown) X(mg_stats) X(mg_event)
 
 static void print_abi_asserts(void)
