@@ -220,7 +220,23 @@ void mg_jrec_text(json_object *r, char *out, size_t size)
 	const char *type = mg_jstr(r, "type");
 	char a[256], b[256];
 
-	if (!strcmp(type, "verdict")) {
+	if (!strcmp(type, "verdict") && !strcmp(mg_jstr(r, "record"), "delete")) {
+		/* a device went away (issue 4's deletion record), with the guard's verdict on
+		 * the request that caused it when there was one */
+		const char *v = mg_jstr(r, "verdict"), *reason = mg_jstr(r, "reason");
+		bool guarded = *v && strcmp(v, "none");
+		snprintf(out, size,
+			 "%s %s %s %s(%lld) owner=%s(pid %lld) by %s[%lld] ppid %lld%s%s%s%s%s%s",
+			 mg_jstr(r, "result"), mg_jstr(r, "path"),
+			 *mg_jstr(r, "kind") ? mg_jstr(r, "kind") : "-", mg_jstr(r, "ifname"),
+			 mg_jint(r, "ifindex"),
+			 *mg_jstr(r, "owner_domain") ? mg_jstr(r, "owner_domain") : "-",
+			 mg_jint(r, "owner_pid"), *mg_jstr(r, "comm") ? mg_jstr(r, "comm") : "unknown",
+			 mg_jint(r, "pid"), mg_jint(r, "ppid"), guarded ? " guard=" : "",
+			 guarded ? v : "", guarded && *reason ? " " : "", guarded ? reason : "",
+			 *mg_jstr(r, "teardown_domain") ? " teardown=" : "",
+			 mg_jstr(r, "teardown_domain"));
+	} else if (!strcmp(type, "verdict")) {
 		const char *reason = mg_jstr(r, "reason");
 		snprintf(out, size,
 			 "%s %s %s(%lld) via %s owner=%s(pid %lld) by %s[%lld] ppid %lld%s%s%s%s",
