@@ -1149,12 +1149,15 @@ int mg_cmd_monitor(int argc, char **argv)
 	mg_events_autoflush = false;   /* flushed whenever the stream pauses */
 	while (!monitor_stop) {
 		ssize_t n = recv(fd, &w, sizeof(w), MSG_DONTWAIT);
-		if (n < 0 && errno == EAGAIN) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			/* idle: flush, then wait with a timeout so a signal that lands just
+			 * before the wait still ends the loop */
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
 			fflush(stdout);
-			n = recv(fd, &w, sizeof(w), 0);
-		}
-		if (n < 0 && errno == EINTR)
+			poll(&p, 1, 200);
 			continue;
+		}
 		if (n <= 0) {
 			fflush(stdout);
 			if (!monitor_stop)

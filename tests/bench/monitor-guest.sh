@@ -76,13 +76,13 @@ print(t, c)'
 }
 sysctl -q kernel.bpf_stats_enabled=1 2>/dev/null
 round warm >/dev/null    # warm-up
-read -r ns0 cnt0 < <(probe_ns)
+set -- $(probe_ns); ns0=${1:-0}; cnt0=${2:-0}
 on=(); off=()
 for r in $(seq 1 "$ROUNDS"); do
     "$MG" probes off >/dev/null; off+=("$(round off)")
     "$MG" probes on >/dev/null;  on+=("$(round on)")
 done
-read -r ns1 cnt1 < <(probe_ns)
+set -- $(probe_ns); ns1=${1:-0}; cnt1=${2:-0}
 on_s=$(paste -sd+ "$OUT/secs.on" | bc)
 echo "bench: probe programs during the with-probe rounds: $((cnt1 - cnt0)) runs, $((ns1 - ns0)) ns ($(echo "scale=0; ($ns1 - $ns0) / ($cnt1 - $cnt0 + 1)" | bc) ns per run); churn time with probes ${on_s} s; probe share $(echo "scale=5; ($ns1 - $ns0) / ($on_s * 1000000000)" | bc)"
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }

@@ -15,6 +15,18 @@ TEXT="$OUT/monitor.txt"
 HOLDER=""
 BURST=${MG_BURST:-10000}
 
+# reap NAME PID...: signal already sent; wait up to 10 s, then report and SIGKILL
+reap() {
+    local name=$1 p i; shift
+    for p in "$@"; do
+        for i in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$p" 2>/dev/null; then
+            fail "$name exits on its signal" "pid $p still running after 10 s: $(cat /proc/$p/wchan 2>/dev/null) $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)"
+            kill -9 "$p" 2>/dev/null
+        fi
+    done
+}
+
 agent_start() {
     "$MG" run >>"$OUT/agent.log" 2>&1 &
     AGENT=$!
@@ -210,15 +222,11 @@ echo "# slow client burst: $res; received $got, lost $lost"
 if [ "$lost" -gt 0 ] && [ $((got + lost)) -eq "$BURST" ]; then
     ok "burst into a stalled client: received $got + lost $lost = $BURST (loss reported in-stream)"
 else fail "burst into a stalled client: received + lost = produced, with loss" "received $got lost $lost"; fi
-kill -INT "$SLOW"; wait "$SLOW" 2>/dev/null
-"$MG" -j monitor >>"$EVENTS" 2>>"$OUT/monitor.err" &
-MONITOR=$!
-MONITOR_TEXT=$MONITOR
-kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null; HOLDER=""
-
-kill -INT "$MONITOR" "$MONITOR_TEXT" 2>/dev/null; wait "$MONITOR" "$MONITOR_TEXT" 2>/dev/null
+kill -INT "$SLOW"; reap "stalled monitor" "$SLOW"
+kill "$HOLDER" 2>/dev/null; reap holdtap "$HOLDER"; HOLDER=""
+echo "# cleanup"
 "$MG" stop --unpin >/dev/null
-wait "$AGENT" 2>/dev/null
+reap agent "$AGENT"
 ip netns del m3 2>/dev/null
-cp "$EVENTS" "$OUT/monitor-final.jsonl" 2>/dev/null
 summary
+exit $?
