@@ -111,6 +111,21 @@ const char *mg_queues_name(unsigned q)
 	return NAME_OF(n, q);
 }
 
+unsigned mg_kind_of(const char *type)
+{
+	if (!type)
+		return MG_KIND_OTHER;
+	if (!strcmp(type, "macvtap"))
+		return MG_KIND_MACVTAP;
+	if (!strcmp(type, "macvlan"))
+		return MG_KIND_MACVLAN;
+	if (!strcmp(type, "tun"))
+		return MG_KIND_TUN;
+	if (!strcmp(type, "veth"))
+		return MG_KIND_VETH;
+	return MG_KIND_OTHER;
+}
+
 int mg_parse_mode(const char *s, unsigned *mode)
 {
 	if (!strcmp(s, "enforce"))

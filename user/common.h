@@ -30,6 +30,8 @@ const char *mg_kind_name(unsigned k);
 const char *mg_source_name(unsigned s);
 const char *mg_queues_name(unsigned q);
 int mg_parse_mode(const char *s, unsigned *mode);
+/* enum mg_kind of an rtnl_link_ops kind string ("macvtap", "tun", ...). */
+unsigned mg_kind_of(const char *type);
 
 /* Bounded copy that always terminates. */
 void mg_strlcpy(char *dst, const char *src, size_t size);

@@ -17,21 +17,6 @@
 
 #define LOG(...) do { if (log) log(ctx, __VA_ARGS__); } while (0)
 
-static unsigned kind_of(const char *type)
-{
-	if (!type)
-		return MG_KIND_OTHER;
-	if (!strcmp(type, "macvtap"))
-		return MG_KIND_MACVTAP;
-	if (!strcmp(type, "macvlan"))
-		return MG_KIND_MACVLAN;
-	if (!strcmp(type, "tun"))
-		return MG_KIND_TUN;
-	if (!strcmp(type, "veth"))
-		return MG_KIND_VETH;
-	return MG_KIND_OTHER;
-}
-
 uint32_t mg_own_pidfile(const char *dir, const char *domain)
 {
 	char path[512], *buf;
@@ -124,7 +109,7 @@ int mg_own_claim(const struct mg_own_maps *m, const struct mg_domstatus *ds, uin
 		tag.owner_pid = pid;
 		tag.owner_start = start;
 		tag.tagged_at_ns = mg_now_real_ns();
-		tag.kind = kind_of(rtnl_link_get_type(link));
+		tag.kind = mg_kind_of(rtnl_link_get_type(link));
 		tag.lower_ifindex = (uint32_t)rtnl_link_get_link(link);
 		mg_strlcpy(tag.ifname, f->dev, sizeof(tag.ifname));
 		tag.tagged_by = source;

@@ -27,21 +27,6 @@ struct nl_link_info {
 	char name[MG_IFNAMSIZ];
 };
 
-static unsigned kind_of(const char *type)
-{
-	if (!type)
-		return MG_KIND_OTHER;
-	if (!strcmp(type, "macvtap"))
-		return MG_KIND_MACVTAP;
-	if (!strcmp(type, "macvlan"))
-		return MG_KIND_MACVLAN;
-	if (!strcmp(type, "tun"))
-		return MG_KIND_TUN;
-	if (!strcmp(type, "veth"))
-		return MG_KIND_VETH;
-	return MG_KIND_OTHER;
-}
-
 static struct nl_sock *route_socket(void)
 {
 	struct nl_sock *sk = nl_socket_alloc();
@@ -71,7 +56,7 @@ static int link_lookup(const char *ifname, const char *alias, struct nl_link_inf
 	}
 	info->ifindex = (uint32_t)rtnl_link_get_ifindex(link);
 	info->lower = (uint32_t)rtnl_link_get_link(link);
-	info->kind = kind_of(rtnl_link_get_type(link));
+	info->kind = mg_kind_of(rtnl_link_get_type(link));
 	mg_strlcpy(info->name, rtnl_link_get_name(link), sizeof(info->name));
 	rc = 0;
 	if (alias) {
