@@ -106,6 +106,15 @@ struct {
 	__type(value, struct mg_event);
 } mg_pending SEC(".maps");
 
+/* Threads with entries in mg_pending: fexit/rtnl_dellink walks mg_pending (every bucket of
+ * it) only for these, not on every delete. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} mg_pending_tids SEC(".maps");
+
 /* One event being built on the deletion path (runs under RTNL: never nested per CPU). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -430,8 +439,12 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 		pv = bpf_map_lookup_elem(&mg_pendbuf, &zero);
 		if (pv) {
 			__builtin_memcpy(pv, e, sizeof(*pv));
-			if (bpf_map_update_elem(&mg_pending, &pk, pv, BPF_ANY) == 0)
+			if (bpf_map_update_elem(&mg_pending, &pk, pv, BPF_ANY) == 0) {
+				__u8 one = 1;
+
+				bpf_map_update_elem(&mg_pending_tids, &pk.tid, &one, BPF_ANY);
 				return 0;
+			}
 		}
 	}
 	mg_emit(e);
@@ -1300,7 +1313,10 @@ int BPF_PROG(mg_dellink_exit, struct sk_buff *skb, struct nlmsghdr *nlh, void *e
 
 	c.tid = (__u32)bpf_get_current_pid_tgid();
 	c.ret = ret;
-	bpf_for_each_map_elem(&mg_pending, mg_flush_cb, &c, 0);
+	if (bpf_map_lookup_elem(&mg_pending_tids, &c.tid)) {
+		bpf_for_each_map_elem(&mg_pending, mg_flush_cb, &c, 0);
+		bpf_map_delete_elem(&mg_pending_tids, &c.tid);
+	}
 	mg_task_clear();
 	if (ret >= 0 || c.found)
 		return 0;
