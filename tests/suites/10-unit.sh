@@ -12,41 +12,17 @@ UNIT=$BUILD/tests/test_nlparse
 ASAN=$BUILD/tests/asan/test_nlparse
 FUZZ=$BUILD/tests/fuzz_nlparse
 CORPUS=$BUILD/tests/corpus-nlparse
-pass=0; fail=0
 T=$(mktemp -d /tmp/mg-unit-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-
-ok()     { echo "ok - $1"; pass=$((pass + 1)); }
-notok()  { echo "not ok - $1: $2"; fail=$((fail + 1)); }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+. tests/lib/suite.sh
 
 # --- builds -------------------------------------------------------------------------------
 if make -s BUILD="$BUILD" unit-bins >"$T/build.log" 2>&1; then ok "make unit-bins"
 else notok "make unit-bins" "$(tail -n 5 "$T/build.log" | tr '\n' ' ')"; fi
 
 # --- unit tests, plain and under ASan/UBSan -------------------------------------------------
-run_unit() { # tag binary
-    local tag=$1 bin=$2 rc line summary
-    if [ ! -x "$bin" ]; then notok "$tag: binary built" "no $bin"; return; fi
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-        timeout 60 "$bin" >"$T/$tag.out" 2>"$T/$tag.err"; rc=$?
-    while IFS= read -r line; do
-        case "$line" in
-            "ok - "*) ok "$tag: ${line#ok - }" ;;
-            "not ok - "*) line=${line#not ok - }; notok "$tag: ${line%%: *}" "${line#*: }" ;;
-        esac
-    done <"$T/$tag.out"
-    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$T/$tag.out" | tail -n 1)
-    if [ -z "$summary" ]; then
-        notok "$tag: ran to its summary" "exit $rc: $(tail -c 400 "$T/$tag.err" | tr '\n' ' ')"
-    elif [ -s "$T/$tag.err" ]; then
-        notok "$tag: clean stderr (sanitizers)" "$(head -c 400 "$T/$tag.err" | tr '\n' ' ')"
-    else
-        ok "$tag: ran to its summary ($summary), clean stderr"
-    fi
-}
-run_unit unit "$UNIT"
-run_unit asan "$ASAN"
+run_unit unit 60 clean "$UNIT"
+run_unit asan 60 clean "$ASAN"
 
 # --- ABI: the host layout of every mg_abi.h struct holds in a clang -target bpf build -------
 if make -s BUILD="$BUILD" unit-abi >"$T/abi.log" 2>&1; then

@@ -10,12 +10,9 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 MG=$PWD/$BUILD/macvguard
 TJ=$PWD/$BUILD/tests/test_journal
-pass=0; fail=0
 T=$(mktemp -d /tmp/mg-journal-suite.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-ok()     { echo "ok - $1"; pass=$((pass + 1)); }
-notok()  { echo "not ok - $1: $2"; fail=$((fail + 1)); }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+. tests/lib/suite.sh
 unset MACVGUARD_HOST MACVGUARD_NO_JOURNAL MACVGUARD_SYSTEMD_JOURNAL
 export MACVGUARD_PROM_FILE=-
 
@@ -23,27 +20,8 @@ if make -s BUILD="$BUILD" all journal-bins >"$T/build.log" 2>&1; then ok "make j
 else notok "make journal-bins" "$(tail -n 5 "$T/build.log" | tr '\n' ' ')"; finish; fi
 
 # --- unit tests, plain and under ASan/UBSan -------------------------------------------------
-run_unit() { # tag binary
-    local tag=$1 bin=$2 rc line summary
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-        timeout 300 "$bin" >"$T/$tag.out" 2>"$T/$tag.err"; rc=$?
-    while IFS= read -r line; do
-        case "$line" in
-            "ok - "*) ok "$tag: ${line#ok - }" ;;
-            "not ok - "*) line=${line#not ok - }; notok "$tag: ${line%%: *}" "${line#*: }" ;;
-        esac
-    done <"$T/$tag.out"
-    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$T/$tag.out" | tail -n 1)
-    if [ -z "$summary" ]; then
-        notok "$tag: ran to its summary" "exit $rc: $(tail -c 400 "$T/$tag.err" | tr '\n' ' ')"
-    elif [ -s "$T/$tag.err" ]; then
-        notok "$tag: clean stderr (sanitizers)" "$(head -c 400 "$T/$tag.err" | tr '\n' ' ')"
-    else
-        ok "$tag: ran to its summary ($summary, $rc), clean stderr"
-    fi
-}
-run_unit unit "$TJ"
-run_unit asan "$(dirname "$TJ")/asan/test_journal"
+run_unit unit 300 clean "$TJ"
+run_unit asan 300 clean "$(dirname "$TJ")/asan/test_journal"
 
 XML="<domain type='kvm'><name>B</name><uuid>bbbbbbbb-2222-3333-4444-555555555555</uuid><devices><interface type='direct'><source dev='eth0'/><target dev='macvtap0'/></interface></devices></domain>"
 
