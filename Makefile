@@ -3,7 +3,12 @@
 #   sudo make run   install what is missing, build, run the agent in the best mode the kernel allows
 #   sudo make test  install what is missing, build, run every test suite (host + VM kernels)
 #   make bench      speed figures (see docs/performance.md)
+#   make fuzz       every fuzzer, longer (FUZZ_SECONDS, default 600)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from a BTF file (BTF=/sys/kernel/btf/vmlinux)
+#
+# Layout of the build: bpf/*.bpf.c -> BPF objects -> skeletons; user/*.c except main.c ->
+# build/libmg.a (and build/asan/libmg.a, with ASan/UBSan), which the binary, the unit
+# tests and the fuzzers link. Test build rules live in tests/tests.mk.
 
 BUILD   ?= build
 CC      ?= gcc
@@ -15,24 +20,28 @@ BTF     ?= /sys/kernel/btf/vmlinux
 PKGS     = libbpf libnl-route-3.0 libnl-3.0 libxml-2.0 json-c
 # Recursive (=) so pkg-config runs after the deps step has installed the -dev packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lelf -lz
 
 CFLAGS  ?= -O2 -g
-USER_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(CFLAGS) \
+# -MMD -MP: every object depends on exactly the headers it includes (build/**/*.d).
+DEPFLAGS    = -MMD -MP
+USER_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(CFLAGS) $(DEPFLAGS) \
               -I$(BUILD) -Iuser -Ibpf $(PKG_CFLAGS)
-BPF_CFLAGS  = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+SAN_FLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+BPF_CFLAGS  = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror $(DEPFLAGS) \
               -Ivmlinux -Ibpf -I$(BUILD)
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-BPF_HDRS   := $(wildcard bpf/*.h)
-USER_SRCS  := $(wildcard user/*.c)
-USER_HDRS  := $(wildcard user/*.h)
-USER_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS))
+LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+SAN_OBJS   := $(patsubst user/%.c,$(BUILD)/asan/obj/%.o,$(LIB_SRCS))
+LIBMG      := $(BUILD)/libmg.a
+LIBMG_SAN  := $(BUILD)/asan/libmg.a
 DEPS_STAMP := $(BUILD)/.deps-build
 
-.PHONY: all run test unit bench fuzz clean vmlinux deps deps-test install-deps install uninstall demo
+.PHONY: all run test bench fuzz clean vmlinux deps deps-test install uninstall demo
 all: $(BUILD)/macvguard
 
 deps: $(DEPS_STAMP)
@@ -44,7 +53,7 @@ $(DEPS_STAMP): scripts/packages-build.txt scripts/deps.sh
 deps-test: deps
 	scripts/deps.sh test
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h | $(DEPS_STAMP)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c vmlinux/vmlinux.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -52,12 +61,30 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(notdir $(basename $(basename $<)))_bpf > $@.tmp
 	mv $@.tmp $@
 
-$(BUILD)/obj/%.o: user/%.c $(USER_HDRS) $(BPF_HDRS) $(BPF_SKELS) | $(DEPS_STAMP)
+# The skeletons are generated headers: build them before any user object (a first build
+# has no .d files yet to say which object needs which).
+$(BUILD)/obj/%.o: user/%.c | $(BPF_SKELS) $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(BUILD)/macvguard: $(USER_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lelf -lz
+$(BUILD)/asan/obj/%.o: user/%.c | $(BPF_SKELS) $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CLANG) $(USER_CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
+
+$(LIBMG): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LIBMG_SAN): $(SAN_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/macvguard: $(BUILD)/obj/main.o $(LIBMG)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The whole binary with ASan/UBSan (the XML command and the hook are tested through it).
+$(BUILD)/asan/macvguard: $(BUILD)/asan/obj/main.o $(LIBMG_SAN)
+	$(CLANG) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Regenerate the committed CO-RE header from a BTF file (a running kernel's, or one copied
 # out of a test guest: make vmlinux BTF=build/vm/btf-6.1).
@@ -109,15 +136,12 @@ demo: all
 	tests/demo/demo.sh
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/*.o $(BUILD)/*.skel.h $(BUILD)/macvguard $(BUILD)/tests
+	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/*.o $(BUILD)/*.d $(BUILD)/*.skel.h \
+	    $(BUILD)/libmg.a $(BUILD)/macvguard $(BUILD)/tests $(BUILD)/xml $(BUILD)/fuzz
 
 # Keep generated BPF objects and skeletons (make would delete them as intermediates).
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
 
--include tests/tests.mk
--include tests/tools/tools.mk
--include xml/xml.mk
--include tests/journal.mk
-
-# `make fuzz`: every fuzzer, longer (FUZZ_SECONDS); xml/xml.mk adds its own prerequisite.
-fuzz: fuzz-nlparse
+include tests/tests.mk
+-include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/asan/obj/*.d $(BUILD)/tests/*.d \
+    $(BUILD)/tests/asan/*.d $(BUILD)/xml/*.d $(BUILD)/fuzz/*.d)

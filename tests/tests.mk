@@ -1,35 +1,40 @@
-# Host unit tests, sanitizer build and libFuzzer target of the guard's netlink parsing and
-# policy headers (bpf/mg_nlparse.h, bpf/mg_policy.h, bpf/mg_abi.h). -included by the top
-# Makefile. Needs gcc, clang and libclang-rt-14-dev (scripts/packages-test.txt); nothing
-# else: the tests include the BPF headers directly, no libbpf.
-#   make unit-bins      plain, ASan/UBSan and fuzzer builds (tests/suites/10-unit.sh)
-#   make unit-abi       host layout of every mg_abi.h struct, asserted in a clang -target bpf build
-#   make fuzz-nlparse   run the fuzzer for FUZZ_SECONDS (default 600) from a generated corpus
+# Every test build rule, in one place (included by the top Makefile). Unit tests and
+# fuzzers link build/libmg.a (or its ASan/UBSan twin build/asan/libmg.a); the BPF header
+# tests (mg_nlparse.h, mg_policy.h, mg_abi.h) need no library at all.
+#   make unit-bins       netlink parser/policy: plain, ASan/UBSan, fuzzer (10-unit.sh)
+#   make unit-abi        host layout of every mg_abi.h struct, asserted in a BPF build
+#   make xml-test-bins   XML rules: unit (plain, ASan/UBSan), fuzzer, ASan binary (20-xml.sh)
+#   make ownership-bins  status-file parsing, plain and ASan/UBSan (25-ownership.sh)
+#   make journal-bins    the journal, plain and ASan/UBSan (27-journal.sh)
+#   make test-tools      nlreq and holdtap, run inside the VM guests
+#   make fuzz            every fuzzer for FUZZ_SECONDS (default 600)
 
-UNIT_DIR        = $(BUILD)/tests
-UNIT_HDRS       = bpf/mg_abi.h bpf/mg_nlparse.h bpf/mg_policy.h tests/unit/nl_ref.h
-UNIT_CFLAGS     = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -g -Ibpf -Itests/unit
-UNIT_SAN        = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-NLPARSE_CORPUS  = $(UNIT_DIR)/corpus-nlparse
-NLPARSE_WORK    = $(UNIT_DIR)/corpus-nlparse-run
-FUZZ_SECONDS   ?= 600
+UNIT_DIR     = $(BUILD)/tests
+FUZZ_SECONDS ?= 600
+TEST_CFLAGS  = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -g $(DEPFLAGS) -Iuser -Ibpf \
+               -Itests/unit $(PKG_CFLAGS)
+FUZZ_FLAGS   = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-.PHONY: unit-bins unit-abi nlparse-corpus fuzz-nlparse
+.PHONY: unit-bins unit-abi nlparse-corpus fuzz-nlparse xml-test-bins xml-bench-bins xml-fuzz \
+        ownership-bins journal-bins test-tools
+
+# ---- the guard's netlink parsing and policy headers (no library) ----
+NLPARSE_CORPUS = $(UNIT_DIR)/corpus-nlparse
+NLPARSE_WORK   = $(UNIT_DIR)/corpus-nlparse-run
 
 unit-bins: $(UNIT_DIR)/test_nlparse $(UNIT_DIR)/asan/test_nlparse $(UNIT_DIR)/fuzz_nlparse
 
-$(UNIT_DIR)/test_nlparse: tests/unit/test_nlparse.c $(UNIT_HDRS)
+$(UNIT_DIR)/test_nlparse: tests/unit/test_nlparse.c
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) -O2 -o $@ $<
+	$(CC) $(TEST_CFLAGS) -O2 -o $@ $<
 
-$(UNIT_DIR)/asan/test_nlparse: tests/unit/test_nlparse.c $(UNIT_HDRS)
+$(UNIT_DIR)/asan/test_nlparse: tests/unit/test_nlparse.c
 	@mkdir -p $(@D)
-	$(CLANG) $(UNIT_CFLAGS) -O1 $(UNIT_SAN) -o $@ $<
+	$(CLANG) $(TEST_CFLAGS) -O1 $(SAN_FLAGS) -o $@ $<
 
-$(UNIT_DIR)/fuzz_nlparse: tests/unit/fuzz_nlparse.c $(UNIT_HDRS)
+$(UNIT_DIR)/fuzz_nlparse: tests/unit/fuzz_nlparse.c
 	@mkdir -p $(@D)
-	$(CLANG) $(UNIT_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -o $@ $<
+	$(CLANG) $(TEST_CFLAGS) -O1 $(FUZZ_FLAGS) -o $@ $<
 
 # The layout gcc gives the host is asserted field by field in a BPF compile of mg_abi.h
 # (plain __u* typedefs instead of vmlinux.h): fails to build if the two differ.
@@ -57,17 +62,54 @@ fuzz-nlparse: $(UNIT_DIR)/fuzz_nlparse $(NLPARSE_CORPUS)/.stamp
 	    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$(UNIT_DIR)/fuzz-nlparse- \
 	    $(NLPARSE_WORK) $(NLPARSE_CORPUS)
 
-# Ownership parsing (user/ownparse.c) on the samples in tests/libvirt/: plain and ASan/UBSan.
-OWN_SRCS = tests/unit/test_ownership.c user/ownparse.c user/common.c
-OWN_DEPS = $(OWN_SRCS) user/ownership.h user/common.h bpf/mg_abi.h
-OWN_FLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -g -Iuser -Ibpf \
-            $(shell pkg-config --cflags libxml-2.0 json-c)
-OWN_LIBS = $(shell pkg-config --libs libxml-2.0 json-c)
-.PHONY: ownership-bins
+# ---- tests that link the library ----
+# $(call lib_test,OUT,SRC): OUT linked from SRC and libmg.a; the asan/ twin from the
+# sanitizer library.
+define lib_test
+$(UNIT_DIR)/$(1): $(2) $(LIBMG)
+	@mkdir -p $$(@D)
+	$$(CC) $$(TEST_CFLAGS) -O2 -o $$@ $(2) $(LIBMG) $$(PKG_LIBS)
+$(UNIT_DIR)/asan/$(1): $(2) $(LIBMG_SAN)
+	@mkdir -p $$(@D)
+	$$(CLANG) $$(TEST_CFLAGS) -O1 $$(SAN_FLAGS) -o $$@ $(2) $(LIBMG_SAN) $$(PKG_LIBS)
+endef
+$(eval $(call lib_test,test_ownership,tests/unit/test_ownership.c))
+$(eval $(call lib_test,test_journal,tests/unit/test_journal.c))
+$(eval $(call lib_test,xml-unit,tests/xml/unit.c))
+
 ownership-bins: $(UNIT_DIR)/test_ownership $(UNIT_DIR)/asan/test_ownership
-$(UNIT_DIR)/test_ownership: $(OWN_DEPS)
+journal-bins: $(UNIT_DIR)/test_journal $(UNIT_DIR)/asan/test_journal
+
+# ---- XML rules ----
+XML_FUZZ_CORPUS = $(BUILD)/fuzz/xml-corpus
+
+xml-test-bins: $(BUILD)/macvguard $(UNIT_DIR)/xml-unit $(UNIT_DIR)/asan/xml-unit \
+               $(BUILD)/asan/macvguard $(BUILD)/fuzz/xml-fuzz
+
+xml-bench-bins: $(BUILD)/macvguard $(UNIT_DIR)/xml-bench
+
+$(UNIT_DIR)/xml-bench: tests/xml/bench.c $(LIBMG)
 	@mkdir -p $(@D)
-	$(CC) $(OWN_FLAGS) -O2 -o $@ $(OWN_SRCS) $(OWN_LIBS)
-$(UNIT_DIR)/asan/test_ownership: $(OWN_DEPS)
+	$(CC) $(TEST_CFLAGS) -O2 -o $@ $< $(LIBMG) $(PKG_LIBS)
+
+$(BUILD)/fuzz/xml-fuzz: tests/fuzz/xml_fuzz.c $(LIBMG_SAN)
 	@mkdir -p $(@D)
-	$(CLANG) $(OWN_FLAGS) -O1 $(UNIT_SAN) -o $@ $(OWN_SRCS) $(OWN_LIBS)
+	$(CLANG) $(TEST_CFLAGS) -O1 $(FUZZ_FLAGS) -o $@ $< $(LIBMG_SAN) $(PKG_LIBS)
+
+# Long run: seeds from the samples and attack files, corpus kept under $(BUILD).
+xml-fuzz: $(BUILD)/fuzz/xml-fuzz
+	@mkdir -p $(XML_FUZZ_CORPUS)
+	$(BUILD)/fuzz/xml-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -dict=tests/fuzz/xml.dict -timeout=10 -rss_limit_mb=2048 \
+	    $(XML_FUZZ_CORPUS) xml/samples tests/xml/attacks
+
+fuzz: fuzz-nlparse xml-fuzz
+
+# ---- tools run inside the VM guests (built on the host, run unchanged there) ----
+TEST_TOOLS := $(UNIT_DIR)/nlreq $(UNIT_DIR)/holdtap
+
+$(UNIT_DIR)/nlreq $(UNIT_DIR)/holdtap: $(UNIT_DIR)/%: tests/tools/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -o $@ $<
+
+test-tools: $(TEST_TOOLS)

@@ -67,7 +67,7 @@ void mg_aj_open(struct mg_agent_journal *aj, const char *mode, bool enforcing,
 	if (mg_journal_become_committer(&aj->l.j))
 		mg_warn("journal: another process commits %s/committer; hook records are synced by "
 			"their writers", aj->l.j.dir);
-	fprintf(stderr, "macvguard: journal %s (host %s)\n", aj->l.j.dir, aj->l.host);
+	mg_info("journal %s (host %s)", aj->l.j.dir, aj->l.host);
 	o = mg_jlog_new(&aj->l, MG_JT_AGENT, 0);
 	json_object_object_add(o, "event", json_object_new_string("start"));
 	json_object_object_add(o, "mode", json_object_new_string(mode));

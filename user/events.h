@@ -4,7 +4,11 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include "common.h"
+#include "mg_abi.h"
+#include "names.h"
+#include "output.h"
+#include "paths.h"
+#include "util.h"
 
 struct mg_event_filter {
 	const char *ifname;

@@ -1,6 +1,6 @@
 /* The libvirt hook: `macvguard hook qemu DOMAIN OP SUBOP EXTRA`, run by libvirtd as
- * /etc/libvirt/hooks/qemu.d/macvguard with the domain XML on stdin, and
- * `macvguard hook install|uninstall` that manage that entry.
+ * /etc/libvirt/hooks/qemu.d/macvguard (hook_install.c writes it) with the domain XML on
+ * stdin.
  *
  * The hook never fails a libvirt operation because of its own trouble: whatever goes
  * wrong is logged (syslog, ident macvguard-hook; and the file named by
@@ -8,69 +8,24 @@
  * migrate and restore, libvirt takes non-empty stdout as the replacement XML (and
  * taints the domain), so the sanitized document is printed only when the rule
  * removed something. See docs/xml-rules.md. */
+#include "config.h"
 #include "hook.h"
+#include "hook_journal.h"
+#include "hook_log.h"
 #include "ownership.h"
+#include "paths.h"
 #include "teardown.h"
-#include "xml_cmd.h"
+#include "util.h"
 #include "xmlrules.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-
-/* ---- logging ------------------------------------------------------------------- */
-
-void hook_log(int prio, const char *fmt, ...)
-{
-	char msg[1024];
-	const char *path = getenv("MACVGUARD_HOOK_LOG");
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	openlog("macvguard-hook", LOG_PID, LOG_DAEMON);
-	syslog(prio, "%s", msg);
-	closelog();
-	if (path && *path) {
-		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-		if (fd >= 0) {
-			char line[1100];
-			int n = snprintf(line, sizeof(line), "macvguard-hook[%d]: %s\n",
-					 (int)getpid(), msg);
-			if (n > 0 && write(fd, line, (size_t)n) < 0) {
-				/* nowhere left to report it */
-			}
-			close(fd);
-		}
-	}
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* ---- qemu hook ------------------------------------------------------------------ */
 
@@ -102,11 +57,11 @@ static int op_filter_xml(const struct hook_ctx *h)
 				hook_log(LOG_WARNING, "too many prefixes, ignoring '%s'", t);
 	}
 
-	rc = mg_read_fd(STDIN_FILENO, o.max_size, 1, &buf, &len);
+	rc = mg_read_fd(STDIN_FILENO, o.max_size, -1, MG_READ_DRAIN, &buf, &len);
 	if (rc) {
 		hook_log(LOG_ERR, "%s %s: left the XML unchanged: %s", h->domain, h->op,
-			 rc > 0 ? "input larger than the size limit" : strerror(errno));
-		mg_hook_journal(h->domain, h->op, h->subop, h->extra, NULL, 0, NULL);
+			 rc > 0 ? "input larger than the size limit" : strerror(-rc));
+		mg_hook_journal(h->domain, h->op, h->subop, h->extra, NULL, 0, NULL, NULL);
 		free(prefixes);
 		return 0;
 	}
@@ -121,7 +76,7 @@ static int op_filter_xml(const struct hook_ctx *h)
 		hook_log(LOG_WARNING, "%s %s: root is not <domain>; left unchanged",
 			 h->domain, h->op);
 	} else if (r.changed) {
-		if (write_all(STDOUT_FILENO, r.out, r.out_len)) {
+		if (mg_write_all(STDOUT_FILENO, r.out, r.out_len)) {
 			hook_log(LOG_ERR, "%s %s: writing the XML failed: %s", h->domain, h->op,
 				 strerror(errno));
 		} else {
@@ -133,7 +88,7 @@ static int op_filter_xml(const struct hook_ctx *h)
 					 r.findings[i].mac);
 		}
 	}
-	mg_hook_journal(h->domain, h->op, h->subop, h->extra, buf, len,
+	mg_hook_journal(h->domain, h->op, h->subop, h->extra, buf, len, NULL,
 			(r.out && r.root == MG_XML_ROOT_DOMAIN) ? &r : NULL);
 	mg_xml_result_free(&r);
 	free(buf);
@@ -220,21 +175,20 @@ static int op_claim(const struct hook_ctx *h)
 	uint32_t pid;
 	int rc;
 
-	rc = mg_read_fd(STDIN_FILENO, MG_STATUS_MAX_SIZE, 1, &buf, &len);
+	rc = mg_read_fd(STDIN_FILENO, MG_STATUS_MAX_SIZE, -1, MG_READ_DRAIN, &buf, &len);
 	if (rc) {
 		hook_log(LOG_ERR, "%s %s: cannot read the domain XML: %s", h->domain, h->op,
-			 rc > 0 ? "larger than the size limit" : strerror(errno));
+			 rc > 0 ? "larger than the size limit" : strerror(-rc));
 		return 0;
 	}
-	if (open_maps(h, &m))
-		goto out;
 	ds = malloc(sizeof(*ds));
-	if (!ds)
-		goto out_maps;
-	if (mg_status_parse(buf, len, ds, err, sizeof(err))) {
+	if (ds && mg_status_parse(buf, len, ds, err, sizeof(err))) {
 		hook_log(LOG_ERR, "%s %s: domain XML skipped: %s", h->domain, h->op, err);
-		goto out_maps;
+		free(ds);
+		ds = NULL;
 	}
+	if (!ds || open_maps(h, &m))
+		goto out;
 	if (strcmp(ds->name, h->domain)) {
 		hook_log(LOG_WARNING, "%s %s: XML names domain '%s': skipped", h->domain, h->op,
 			 ds->name);
@@ -250,8 +204,8 @@ static int op_claim(const struct hook_ctx *h)
 out_maps:
 	close_maps(&m);
 out:
-	/* the journal record gets the XML we consumed from stdin (uuid, target names) */
-	mg_hook_journal(h->domain, h->op, h->subop, h->extra, buf, len, NULL);
+	/* the journal record gets what the XML we consumed from stdin names */
+	mg_hook_journal(h->domain, h->op, h->subop, h->extra, buf, len, ds, NULL);
 	free(ds);
 	free(buf);
 	return 0;
@@ -355,343 +309,3 @@ int mg_hook_qemu(int argc, char **argv)
 	return 0;
 }
 
-/* ---- install / uninstall ---------------------------------------------------------- */
-
-static const struct option inst_opts[] = {
-	{ "hooks-dir", required_argument, NULL, 'd' },
-	{ "binary", required_argument, NULL, 'b' },
-	{ "reload", no_argument, NULL, 'r' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int want_reload;
-
-static int inst_args(int argc, char **argv, int install, const char **dir, const char **bin)
-{
-	int c;
-
-	*dir = MG_HOOK_DEFAULT_DIR;
-	*bin = NULL;
-	want_reload = 0;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:b:rh", inst_opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': *dir = optarg; break;
-		case 'r': want_reload = 1; break;
-		case 'b':
-			if (!install)
-				goto usage;
-			*bin = optarg;
-			break;
-		case 'h':
-		default:
-			goto usage;
-		}
-	}
-	if (optind != argc)
-		goto usage;
-	return 0;
-usage:
-	fprintf(stderr, "usage: macvguard hook %s [--hooks-dir DIR]%s [--reload]\n",
-		install ? "install" : "uninstall", install ? " [--binary PATH]" : "");
-	return -1;
-}
-
-/* 1: the file at path is ours (carries the marker), 0: someone else's, -1: absent */
-static int ours(const char *path)
-{
-	struct stat st;
-	char buf[4096];
-	ssize_t n;
-	int fd;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? -1 : 0;
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	return strstr(buf, "\n" MG_HOOK_MARKER "\n") != NULL;
-}
-
-static int mkdir_p(const char *dir)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, dir, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-static const char reload_note[] =
-	"libvirtd reads hooks only when it starts or reloads: run "
-	"'systemctl reload libvirtd' (or virtqemud) or restart it, or pass --reload.\n";
-
-/* libvirt discovers hook scripts at daemon start and on SIGHUP (reload). */
-static void reload_or_say(void)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int found = 0;
-
-	if (!want_reload) {
-		fputs(reload_note, stdout);
-		return;
-	}
-	while (d && (e = readdir(d))) {
-		char path[300], comm[64] = "";
-		FILE *f;
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = 0;
-		fclose(f);
-		if (strcmp(comm, "libvirtd") && strcmp(comm, "virtqemud"))
-			continue;
-		found++;
-		if (kill(atoi(e->d_name), SIGHUP))
-			printf("could not reload %s (pid %s): %s\n", comm, e->d_name, strerror(errno));
-		else
-			printf("reloaded %s (pid %s, SIGHUP): it now runs the hook\n", comm, e->d_name);
-	}
-	if (d)
-		closedir(d);
-	if (!found)
-		printf("no libvirtd or virtqemud running: it reads the hook when it starts\n");
-}
-
-int mg_hook_install(int argc, char **argv)
-{
-	const char *dir, *bin;
-	char self[PATH_MAX], qdir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 16];
-	char script[PATH_MAX * 2 + 1024];
-	int n, fd, state;
-
-	if (inst_args(argc, argv, 1, &dir, &bin))
-		return 2;
-	if (!bin) {
-		ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (l <= 0) {
-			fprintf(stderr, "macvguard: hook install: cannot find my own binary: %s\n",
-				strerror(errno));
-			return 1;
-		}
-		self[l] = 0;
-		bin = self;
-	}
-	if (bin[0] != '/' || strpbrk(bin, "'\n")) {
-		fprintf(stderr, "macvguard: hook install: binary path must be absolute and "
-				"contain no quote or newline: %s\n", bin);
-		return 2;
-	}
-	if (snprintf(qdir, sizeof(qdir), "%s/qemu.d", dir) >= (int)sizeof(qdir) ||
-	    snprintf(path, sizeof(path), "%s/%s", qdir, MG_HOOK_ENTRY) >= (int)sizeof(path)) {
-		fprintf(stderr, "macvguard: hook install: path too long\n");
-		return 2;
-	}
-	state = ours(path);
-	if (state == 0) {
-		fprintf(stderr, "macvguard: hook install: %s exists and was not written by "
-				"macvguard; leaving it alone\n", path);
-		return 1;
-	}
-	if (mkdir_p(qdir)) {
-		fprintf(stderr, "macvguard: hook install: cannot create %s: %s\n", qdir,
-			strerror(errno));
-		return 1;
-	}
-	n = snprintf(script, sizeof(script),
-		     "#!/bin/sh\n"
-		     MG_HOOK_MARKER "\n"
-		     "# ('macvguard hook uninstall' removes it). libvirtd runs it for every qemu\n"
-		     "# hook event with the domain XML on stdin; see docs/xml-rules.md.\n"
-		     "# A missing binary must never fail a migration: swallow stdin, succeed.\n"
-		     "bin='%s'\n"
-		     "if [ -x \"$bin\" ]; then exec \"$bin\" hook qemu \"$@\"; fi\n"
-		     "cat >/dev/null 2>&1\n"
-		     "exit 0\n", bin);
-	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-	if (fd < 0 || write_all(fd, script, (size_t)n) || fchmod(fd, 0755) || close(fd)) {
-		fprintf(stderr, "macvguard: hook install: cannot write %s: %s\n", tmp,
-			strerror(errno));
-		if (fd >= 0)
-			unlink(tmp);
-		return 1;
-	}
-	/* re-check right before the rename: never replace what is not ours */
-	if (ours(path) == 0 || rename(tmp, path)) {
-		fprintf(stderr, "macvguard: hook install: not replacing %s\n", path);
-		unlink(tmp);
-		return 1;
-	}
-	printf("%s %s (runs %s hook qemu ...)\n", state == 1 ? "updated" : "installed", path,
-	       bin);
-	reload_or_say();
-	return 0;
-}
-
-int mg_hook_uninstall(int argc, char **argv)
-{
-	const char *dir, *bin;
-	char path[PATH_MAX];
-	int state;
-
-	if (inst_args(argc, argv, 0, &dir, &bin))
-		return 2;
-	if (snprintf(path, sizeof(path), "%s/qemu.d/%s", dir, MG_HOOK_ENTRY) >=
-	    (int)sizeof(path)) {
-		fprintf(stderr, "macvguard: hook uninstall: path too long\n");
-		return 2;
-	}
-	state = ours(path);
-	if (state < 0) {
-		printf("nothing to remove: %s does not exist\n", path);
-		return 0;
-	}
-	if (state == 0) {
-		fprintf(stderr, "macvguard: hook uninstall: %s was not written by macvguard; "
-				"leaving it alone\n", path);
-		return 1;
-	}
-	if (unlink(path)) {
-		fprintf(stderr, "macvguard: hook uninstall: cannot remove %s: %s\n", path,
-			strerror(errno));
-		return 1;
-	}
-	printf("removed %s\n", path);
-	reload_or_say();
-	return 0;
-}
-
-int mg_cmd_hook(int argc, char **argv)
-{
-	if (argc >= 2 && !strcmp(argv[1], "qemu"))
-		return mg_hook_qemu(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "install"))
-		return mg_hook_install(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "uninstall"))
-		return mg_hook_uninstall(argc - 1, argv + 1);
-	fprintf(stderr, "usage: macvguard hook qemu DOMAIN OP SUBOP EXTRA  (as libvirtd runs it)\n"
-			"       macvguard hook install [--hooks-dir DIR] [--binary PATH]\n"
-			"       macvguard hook uninstall [--hooks-dir DIR]\n");
-	return 2;
-}
-
-/* ---- input reading, shared with `macvguard xml` ------------------------------------ */
-
-int mg_read_fd(int fd, size_t max, int drain, char **buf, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *p = NULL, sink[65536];
-	struct stat st;
-
-	*buf = NULL;
-	*len = 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		if ((unsigned long long)st.st_size > max)
-			goto too_big;
-		cap = (size_t)st.st_size + 1;
-	}
-	p = malloc(cap);
-	if (!p)
-		return -1;
-	for (;;) {
-		ssize_t r;
-
-		if (n + 1 >= cap) {
-			char *q;
-			if (cap > max + 1) {
-				free(p);
-				p = NULL;
-				goto too_big;
-			}
-			cap *= 2;
-			q = realloc(p, cap);
-			if (!q) {
-				free(p);
-				return -1;
-			}
-			p = q;
-		}
-		r = read(fd, p + n, cap - 1 - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			free(p);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > max) {
-			free(p);
-			p = NULL;
-			goto too_big;
-		}
-	}
-	p[n] = 0;
-	*buf = p;
-	*len = n;
-	return 0;
-too_big:
-	while (drain) {
-		ssize_t r = read(fd, sink, sizeof(sink));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-	}
-	return 1;
-}
-
-int mg_parse_size(const char *s, size_t *out)
-{
-	char *end;
-	unsigned long long v;
-	int unit = 0;
-
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'K': case 'k': v <<= 10; unit = 1; end++; break;
-	case 'M': case 'm': v <<= 20; unit = 1; end++; break;
-	case 'G': case 'g': v <<= 30; unit = 1; end++; break;
-	}
-	if (unit && *end == 'i')
-		end++;
-	if (*end == 'B')
-		end++;
-	if (*end || v == 0 || v > (1ull << 31))
-		return -1;
-	*out = (size_t)v;
-	return 0;
-}

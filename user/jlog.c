@@ -1,7 +1,7 @@
 /* JSON journal records: see jlog.h. */
 #include "jlog.h"
 #include "events.h"
-#include "hook.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,11 @@
 #define MG_JLOG_H
 
 #include <stdio.h>
-#include "common.h"
+#include "mg_abi.h"
+#include "names.h"
+#include "output.h"
+#include "paths.h"
+#include "util.h"
 #include "journal.h"
 
 struct mg_jlog {

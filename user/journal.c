@@ -1,330 +1,19 @@
-/* The journal's on-disk format, scanning, and the concurrent appender. See journal.h
- * and docs/journal.md. No global state: every function works on what it is handed. */
+/* The journal's concurrent appender: lock, active segment, torn-tail recovery, group
+ * commit, rotation and retention. The format and readers are journal_read.c. See
+ * journal.h and docs/journal.md. No global state: every function works on what it is
+ * handed. */
 #include "journal.h"
+#include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const char *const type_names[] = { NULL, "verdict", "hook", "tag", "untag", "release",
-					  "agent", "lost", "link", "mode" };
-
-const char *mg_jtype_name(unsigned t)
-{
-	return t < MG_JT_MAX && type_names[t] ? type_names[t] : "unknown";
-}
-
-int mg_jtype_parse(const char *s)
-{
-	for (unsigned t = 1; t < MG_JT_MAX; t++)
-		if (!strcmp(s, type_names[t]))
-			return (int)t;
-	return -1;
-}
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
-
-/* ---- CRC32C (Castagnoli) ------------------------------------------------------------ */
-
-static uint32_t crc_sw(uint32_t c, const uint8_t *p, size_t n)
-{
-	while (n--) {
-		c ^= *p++;
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
-	}
-	return c;
-}
-
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c32, const uint8_t *p,
-							  size_t n)
-{
-	uint64_t c = c32;
-
-	while (n >= 8) {
-		uint64_t v;
-		memcpy(&v, p, 8);
-		c = __builtin_ia32_crc32di(c, v);
-		p += 8;
-		n -= 8;
-	}
-	c32 = (uint32_t)c;
-	while (n--)
-		c32 = __builtin_ia32_crc32qi(c32, *p++);
-	return c32;
-}
-#endif
-
-uint32_t mg_crc32c(uint32_t crc, const void *buf, size_t len)
-{
-	uint32_t c = ~crc;
-#if defined(__x86_64__)
-	if (__builtin_cpu_supports("sse4.2"))
-		return ~crc_hw(c, buf, len);
-#endif
-	return ~crc_sw(c, buf, len);
-}
-
-static uint32_t rec_crc(const struct mg_jhdr *h, const void *payload)
-{
-	struct mg_jhdr tmp = *h;
-
-	tmp.crc = 0;
-	return mg_crc32c(mg_crc32c(0, &tmp, sizeof(tmp)), payload, h->len);
-}
-
-/* ---- reading ---------------------------------------------------------------------- */
-
-int mg_jrec_valid(const uint8_t *buf, size_t size, size_t off)
-{
-	struct mg_jhdr h;
-
-	if (off > size || size - off < MG_J_HDR_SIZE)
-		return 0;
-	memcpy(&h, buf + off, sizeof(h));
-	if (h.magic != MG_J_MAGIC || h.len > MG_J_MAX_PAYLOAD || h.version != MG_J_VERSION)
-		return 0;
-	if (size - off - MG_J_HDR_SIZE < h.len)
-		return 0;
-	return rec_crc(&h, buf + off + MG_J_HDR_SIZE) == h.crc;
-}
-
-int mg_journal_scan_buf(const uint8_t *buf, size_t size, size_t start, const char *file,
-			mg_jscan_cb cb, void *ctx, struct mg_jscan_stats *st)
-{
-	static const uint8_t magic[4] = { 0xff, 'M', 'G', 'J' };
-	size_t off = start;
-
-	memset(st, 0, sizeof(*st));
-	st->end = start;
-	while (off < size) {
-		if (mg_jrec_valid(buf, size, off)) {
-			struct mg_jrec r;
-
-			memcpy(&r.h, buf + off, sizeof(r.h));
-			r.payload = (const char *)buf + off + MG_J_HDR_SIZE;
-			r.off = off;
-			r.file = file;
-			st->records++;
-			st->last_seq = r.h.seq;
-			st->last_off = off;
-			off += MG_J_HDR_SIZE + r.h.len;
-			st->end = off;
-			if (cb) {
-				int rc = cb(ctx, &r);
-				if (rc)
-					return rc;
-			}
-			continue;
-		}
-		/* resynchronise on the next valid record */
-		size_t n = off + 1;
-		bool found = false;
-		while (n < size) {
-			const uint8_t *p = memmem(buf + n, size - n, magic, sizeof(magic));
-			if (!p)
-				break;
-			n = (size_t)(p - buf);
-			if (mg_jrec_valid(buf, size, n)) {
-				found = true;
-				break;
-			}
-			n++;
-		}
-		if (!found) {
-			st->torn_off = off;
-			st->torn_bytes = size - off;
-			break;
-		}
-		if (!st->corrupt)
-			st->first_corrupt_off = off;
-		st->corrupt++;
-		st->corrupt_bytes += n - off;
-		off = n;
-	}
-	return 0;
-}
-
-int mg_journal_scan_file(const char *path, mg_jscan_cb cb, void *ctx,
-			 struct mg_jscan_stats *st, char *err, size_t errsz)
-{
-	struct stat sb;
-	void *map;
-	int fd, rc;
-
-	memset(st, 0, sizeof(*st));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &sb)) {
-		seterr(err, errsz, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		seterr(err, errsz, "%s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (sb.st_size == 0) {
-		close(fd);
-		return 0;
-	}
-	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		seterr(err, errsz, "%s: mmap: %s", path, strerror(errno));
-		return -1;
-	}
-	madvise(map, (size_t)sb.st_size, MADV_SEQUENTIAL);
-	rc = mg_journal_scan_buf(map, (size_t)sb.st_size, 0, path, cb, ctx, st);
-	munmap(map, (size_t)sb.st_size);
-	return rc;
-}
-
-bool mg_journal_segname(const char *name, uint64_t *first)
-{
-	unsigned long long v;
-	int n = 0;
-
-	if (strlen(name) != 4 + 16 + 4 || strncmp(name, "seg-", 4) ||
-	    strcmp(name + 20, ".mgj"))
-		return false;
-	for (int i = 4; i < 20; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-			return false;
-	if (sscanf(name + 4, "%16llx%n", &v, &n) != 1 || n != 16)
-		return false;
-	*first = v;
-	return true;
-}
-
-struct seg {
-	uint64_t first;
-	char *path;
-};
-
-static int seg_cmp(const void *a, const void *b)
-{
-	const struct seg *x = a, *y = b;
-	return x->first < y->first ? -1 : x->first > y->first;
-}
-
-static int list_segs(const char *dir, struct seg **out, size_t *n, char *err, size_t errsz)
-{
-	struct seg *v = NULL;
-	size_t cnt = 0, cap = 0;
-	struct dirent *d;
-	DIR *dp = opendir(dir);
-
-	*out = NULL;
-	*n = 0;
-	if (!dp) {
-		seterr(err, errsz, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	while ((d = readdir(dp))) {
-		uint64_t first;
-
-		if (!mg_journal_segname(d->d_name, &first))
-			continue;
-		if (cnt == cap) {
-			struct seg *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-			if (!nv)
-				goto oom;
-			v = nv;
-		}
-		if (asprintf(&v[cnt].path, "%s/%s", dir, d->d_name) < 0)
-			goto oom;
-		v[cnt++].first = first;
-	}
-	closedir(dp);
-	if (cnt)
-		qsort(v, cnt, sizeof(*v), seg_cmp);
-	*out = v;
-	*n = cnt;
-	return 0;
-oom:
-	closedir(dp);
-	for (size_t i = 0; i < cnt; i++)
-		free(v[i].path);
-	free(v);
-	seterr(err, errsz, "out of memory");
-	return -1;
-}
-
-int mg_journal_segments(const char *dir, char ***paths, size_t *n, char *err, size_t errsz)
-{
-	struct seg *v;
-	size_t cnt;
-
-	*paths = NULL;
-	*n = 0;
-	if (list_segs(dir, &v, &cnt, err, errsz))
-		return -1;
-	if (cnt) {
-		*paths = malloc(cnt * sizeof(char *));
-		if (!*paths) {
-			for (size_t i = 0; i < cnt; i++)
-				free(v[i].path);
-			free(v);
-			seterr(err, errsz, "out of memory");
-			return -1;
-		}
-		for (size_t i = 0; i < cnt; i++)
-			(*paths)[i] = v[i].path;
-	}
-	free(v);
-	*n = cnt;
-	return 0;
-}
-
-void mg_journal_segments_free(char **paths, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
-}
-
-uint64_t mg_journal_disk_bytes(const char *dir)
-{
-	struct seg *v;
-	size_t n;
-	uint64_t total = 0;
-
-	if (list_segs(dir, &v, &n, NULL, 0))
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		struct stat sb;
-		if (stat(v[i].path, &sb) == 0)
-			total += (uint64_t)sb.st_size;
-		free(v[i].path);
-	}
-	free(v);
-	return total;
-}
-
-/* ---- writing ---------------------------------------------------------------------- */
 
 /* Lock file DIR/lock: flock'd by every appender; holds a hint of the active segment's
  * state, validated against the segment itself (never trusted beyond its size). */
@@ -363,7 +52,7 @@ static int lock(struct mg_journal *j, char *err, size_t errsz)
 {
 	while (flock(j->lockfd, LOCK_EX)) {
 		if (errno != EINTR) {
-			seterr(err, errsz, "%s/lock: flock: %s", j->dir, strerror(errno));
+			mg_jseterr(err, errsz, "%s/lock: flock: %s", j->dir, strerror(errno));
 			return -1;
 		}
 	}
@@ -383,7 +72,7 @@ static int open_seg(struct mg_journal *j, uint64_t first, bool create, char *err
 	snprintf(name, sizeof(name), "seg-%016" PRIx64 ".mgj", first);
 	fd = openat(j->dirfd, name, O_RDWR | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0640);
 	if (fd < 0) {
-		seterr(err, errsz, "%s/%s: %s", j->dir, name, strerror(errno));
+		mg_jseterr(err, errsz, "%s/%s: %s", j->dir, name, strerror(errno));
 		return -1;
 	}
 	if (j->segfd >= 0)
@@ -406,7 +95,7 @@ static int scan_active(struct mg_journal *j, uint64_t from, uint64_t last_seq_be
 	size_t size;
 
 	if (fstat(j->segfd, &sb)) {
-		seterr(err, errsz, "%s: fstat: %s", j->dir, strerror(errno));
+		mg_jseterr(err, errsz, "%s: fstat: %s", j->dir, strerror(errno));
 		return -1;
 	}
 	if ((uint64_t)sb.st_size <= from) {
@@ -417,11 +106,11 @@ static int scan_active(struct mg_journal *j, uint64_t from, uint64_t last_seq_be
 	size = (size_t)((uint64_t)sb.st_size - from);
 	buf = malloc(size);
 	if (!buf) {
-		seterr(err, errsz, "out of memory");
+		mg_jseterr(err, errsz, "out of memory");
 		return -1;
 	}
 	if (pread(j->segfd, buf, size, (off_t)from) != (ssize_t)size) {
-		seterr(err, errsz, "%s: read: %s", j->dir, strerror(errno));
+		mg_jseterr(err, errsz, "%s: read: %s", j->dir, strerror(errno));
 		free(buf);
 		return -1;
 	}
@@ -431,7 +120,7 @@ static int scan_active(struct mg_journal *j, uint64_t from, uint64_t last_seq_be
 	j->end = from + st.end;
 	if (st.torn_bytes) {
 		if (ftruncate(j->segfd, (off_t)j->end)) {
-			seterr(err, errsz, "%s: cannot cut the torn tail: %s", j->dir, strerror(errno));
+			mg_jseterr(err, errsz, "%s: cannot cut the torn tail: %s", j->dir, strerror(errno));
 			return -1;
 		}
 		fdatasync(j->segfd);
@@ -447,11 +136,11 @@ static int scan_active(struct mg_journal *j, uint64_t from, uint64_t last_seq_be
 /* Full recovery: the newest segment, scanned from its start. */
 static int recover(struct mg_journal *j, char *err, size_t errsz)
 {
-	struct seg *v;
+	struct mg_jseg *v;
 	size_t n;
 	uint64_t first = 1;
 
-	if (list_segs(j->dir, &v, &n, err, errsz))
+	if (mg_journal_list_segs(j->dir, &v, &n, err, errsz))
 		return -1;
 	if (n)
 		first = v[n - 1].first;
@@ -506,32 +195,11 @@ static int sync_locked(struct mg_journal *j, char *err, size_t errsz)
 	return recover(j, err, errsz);
 }
 
-static int mkdir_p(const char *dir)
-{
-	char tmp[512];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, dir, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 int mg_journal_open(struct mg_journal *j, const struct mg_journal_opts *o, char *err,
 		    size_t errsz)
 {
 	const char *dir = o && o->dir && *o->dir ? o->dir : MG_J_DEFAULT_DIR;
-	struct seg *v;
+	struct mg_jseg *v;
 	size_t n;
 	uint64_t newest = 0;
 	struct jstate s;
@@ -541,29 +209,29 @@ int mg_journal_open(struct mg_journal *j, const struct mg_journal_opts *o, char 
 	j->segment_bytes = o && o->segment_bytes ? o->segment_bytes : MG_J_DEFAULT_SEGMENT;
 	j->retain_bytes = o && o->retain_bytes ? o->retain_bytes : MG_J_DEFAULT_RETAIN;
 	if (strlen(dir) >= sizeof(j->dir)) {
-		seterr(err, errsz, "journal directory name too long");
+		mg_jseterr(err, errsz, "journal directory name too long");
 		return -1;
 	}
 	strcpy(j->dir, dir);
-	if (mkdir_p(dir)) {
-		seterr(err, errsz, "cannot create %s: %s", dir, strerror(errno));
+	if (mg_mkdir_p(dir, 0750)) {
+		mg_jseterr(err, errsz, "cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (j->dirfd < 0) {
-		seterr(err, errsz, "%s: %s", dir, strerror(errno));
+		mg_jseterr(err, errsz, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	j->lockfd = openat(j->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (j->lockfd < 0) {
-		seterr(err, errsz, "%s/lock: %s", dir, strerror(errno));
+		mg_jseterr(err, errsz, "%s/lock: %s", dir, strerror(errno));
 		goto fail;
 	}
 	if (lock(j, err, errsz))
 		goto fail;
 	/* The newest segment on disk must be the one the state names (a power cut may have
 	 * lost the state's update after a rotation). */
-	if (list_segs(dir, &v, &n, err, errsz)) {
+	if (mg_journal_list_segs(dir, &v, &n, err, errsz)) {
 		unlock(j);
 		goto fail;
 	}
@@ -590,11 +258,11 @@ fail:
 
 static void retention(struct mg_journal *j)
 {
-	struct seg *v;
+	struct mg_jseg *v;
 	size_t n;
 	uint64_t total = 0, *sizes;
 
-	if (list_segs(j->dir, &v, &n, NULL, 0))
+	if (mg_journal_list_segs(j->dir, &v, &n, NULL, 0))
 		return;
 	sizes = calloc(n ? n : 1, sizeof(*sizes));
 	if (sizes) {
@@ -634,17 +302,17 @@ int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uin
 	int rc = -1;
 
 	if (j->lockfd < 0) {
-		seterr(err, errsz, "journal not open");
+		mg_jseterr(err, errsz, "journal not open");
 		return -1;
 	}
 	if (len > MG_J_MAX_PAYLOAD || type == 0 || type > 0xffff || verdict > 0xff) {
-		seterr(err, errsz, "record too large (%zu bytes) or bad type", len);
+		mg_jseterr(err, errsz, "record too large (%zu bytes) or bad type", len);
 		return -1;
 	}
 	if (reclen > sizeof(stackbuf)) {
 		rec = malloc(reclen);
 		if (!rec) {
-			seterr(err, errsz, "out of memory");
+			mg_jseterr(err, errsz, "out of memory");
 			return -1;
 		}
 	}
@@ -654,7 +322,7 @@ int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uin
 		goto unlock;
 	h.seq = j->last_seq + 1;
 	h.len = (uint32_t)len;
-	h.crc = rec_crc(&h, payload);
+	h.crc = mg_jrec_crc(&h, payload);
 	memcpy(rec, &h, sizeof(h));
 	memcpy(rec + MG_J_HDR_SIZE, payload, len);
 	if (j->end > 0 && j->end + reclen > j->segment_bytes) {
@@ -677,7 +345,7 @@ int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uin
 		if (ftruncate(j->segfd, (off_t)j->end)) {
 			/* the next holder cuts it as a torn tail */
 		}
-		seterr(err, errsz, "%s: write: %s", j->dir, strerror(e));
+		mg_jseterr(err, errsz, "%s: write: %s", j->dir, strerror(e));
 		goto unlock;
 	}
 	j->end += reclen;
@@ -685,7 +353,7 @@ int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uin
 	state_write(j);
 	if (flags & MG_JA_SYNC) {
 		if (fdatasync(j->segfd)) {
-			seterr(err, errsz, "%s: fdatasync: %s", j->dir, strerror(errno));
+			mg_jseterr(err, errsz, "%s: fdatasync: %s", j->dir, strerror(errno));
 			goto unlock;
 		}
 		j->syncs++;

@@ -151,4 +151,15 @@ int mg_journal_commit_shared(struct mg_journal *j);
 /* Total bytes of the journal's segments. */
 uint64_t mg_journal_disk_bytes(const char *dir);
 
+/* Internal to journal.c / journal_read.c: segment listing (sorted by first seq), the
+ * record CRC, and error text. */
+struct mg_jseg {
+	uint64_t first;
+	char *path;
+};
+int mg_journal_list_segs(const char *dir, struct mg_jseg **out, size_t *n, char *err,
+			 size_t errsz);
+uint32_t mg_jrec_crc(const struct mg_jhdr *h, const void *payload);
+void mg_jseterr(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -2,8 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cmds.h"
-#include "xml_cmd.h"
-#include "postmortem.h"
+#include "output.h"
 
 struct command {
 	const char *name;

@@ -6,7 +6,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "common.h"
+#include "mg_abi.h"
+#include "names.h"
+#include "output.h"
+#include "paths.h"
+#include "util.h"
 #include "netns.h"
 
 #ifndef SO_NETNS_COOKIE

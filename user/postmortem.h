@@ -1,26 +1,40 @@
-/* Shared by `journal` and `postmortem` (user/journalcmd.c, user/postmortem.c). */
+/* What `postmortem` (cmd_postmortem.c) hands its HTML page (postmortem_html.c). */
 #ifndef MG_POSTMORTEM_H
 #define MG_POSTMORTEM_H
 
-#include <stdio.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include "jlog.h"
 
-struct mg_sources {
-	char **files;
-	size_t n;
+struct prec {
+	uint64_t ts, seq;
+	unsigned type, verdict;
+	json_object *o;
 };
 
-int mg_parse_time(const char *s, uint64_t *ns);
-int mg_sources_expand(struct mg_sources *s, int argc, char **argv);
-int mg_sources_scan(const struct mg_sources *s, mg_jscan_cb cb, void *ctx,
-		    unsigned long long *nrecords);
-void mg_sources_free(struct mg_sources *s);
-json_object *mg_rec_parse(const struct mg_jrec *r);   /* payload + "seq" */
-bool mg_rec_mentions_domain(json_object *o, const char *d);
-void mg_rec_print_text(FILE *out, json_object *o, uint64_t seq);
-int parse_verdict_arg(const char *s);
+struct ppid_ent {
+	char host[128];
+	long long ppid;
+};
 
-int mg_cmd_journal(int argc, char **argv);
-int mg_cmd_postmortem(int argc, char **argv);
+struct pm {
+	const char *domain;
+	char domain_lc[128];
+	uint64_t since, until, wmin, wmax;
+	int pass;
+	bool any;
+	struct prec *v;
+	size_t n, cap;
+	char **names;
+	size_t nnames;
+	struct ppid_ent *pp;
+	size_t npp;
+	unsigned long long scanned;
+	bool oom;
+};
+
+/* The self-contained page (inline CSS/SVG, a lane per host). 0 or -1 (said). */
+int mg_pm_write_html(const char *path, struct pm *p, char **hosts, size_t nh,
+		     const char *summary);
 
 #endif

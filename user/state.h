@@ -3,7 +3,11 @@
 #define MG_STATE_H
 
 #include <stdbool.h>
-#include "common.h"
+#include "mg_abi.h"
+#include "names.h"
+#include "output.h"
+#include "paths.h"
+#include "util.h"
 
 struct guard_bpf;
 

@@ -5,7 +5,7 @@
 #define MG_TEARDOWN_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "common.h"
+#include "mg_abi.h"
 
 #define MG_TEARDOWN_PIN MG_PIN_DIR "/mg_teardown"
 

@@ -12,6 +12,7 @@
  *      everything outside the removed elements survives byte for byte: comments,
  *      attribute quoting and order, foreign namespaces, the XML declaration. */
 #include "xmlrules.h"
+#include "libvirt_xml.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -29,9 +30,6 @@
 /* libvirt's fixed prefixes (VIR_NET_GENERATED_{VNET,MACVTAP,MACVLAN}_PREFIX). */
 static const char *const builtin_prefixes[] = { "vnet", "macvtap", "macvlan" };
 
-/* libxml2 refuses deeper trees on its own (xmlParserMaxDepth) without XML_PARSE_HUGE,
- * which we never set; our limit sits at or below it. */
-#define HARD_MAX_DEPTH 256
 
 void mg_xml_opts_init(struct mg_xml_opts *o)
 {
@@ -105,191 +103,6 @@ static int fail_internal(struct mg_xml_result *r, const char *what)
 {
 	r->internal = 1;
 	return fail(r, 0, 0, "internal error: %s", what);
-}
-
-static void pos_of(const char *buf, size_t off, long *line, long *col)
-{
-	long l = 1;
-	size_t i, bol = 0;
-
-	for (i = 0; i < off; i++)
-		if (buf[i] == '\n') {
-			l++;
-			bol = i + 1;
-		}
-	*line = l;
-	*col = (long)(off - bol) + 1;
-}
-
-/* ---- byte checks -------------------------------------------------------------- */
-
-/* Offset of the first byte that is not part of a valid UTF-8 sequence (RFC 3629:
- * no overlong forms, no surrogates, nothing above U+10FFFF), or len. */
-static size_t utf8_bad(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
-		else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
-		else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
-		else return i;
-		if (len - i <= n)
-			return i;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return i;
-		i += n + 1;
-	}
-	return len;
-}
-
-/* ---- hardened parse ----------------------------------------------------------- */
-
-struct pstate {
-	struct mg_xml_result *res;
-	int max_depth;
-	int stopped;
-	startElementNsSAX2Func start_ns;
-};
-
-static void stop_at(xmlParserCtxtPtr ctxt, const char *what)
-{
-	struct pstate *ps = ctxt->_private;
-	long line = ctxt->input ? ctxt->input->line : 0;
-	long col = ctxt->input ? ctxt->input->col : 0;
-
-	if (!ps->stopped)
-		fail(ps->res, line, col, "%s", what);
-	ps->stopped = 1;
-	xmlStopParser(ctxt);
-}
-
-static void on_internal_subset(void *ctx, const xmlChar *name, const xmlChar *eid,
-			       const xmlChar *sid)
-{
-	(void)name; (void)eid; (void)sid;
-	stop_at(ctx, "document type declaration (<!DOCTYPE>) not allowed");
-}
-
-static void on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *pid,
-			   const xmlChar *sid, xmlChar *content)
-{
-	(void)name; (void)type; (void)pid; (void)sid; (void)content;
-	stop_at(ctx, "entity declaration not allowed");
-}
-
-static xmlEntityPtr on_get_entity(void *ctx, const xmlChar *name)
-{
-	/* Only the five predefined entities exist in a DTD-free document; libxml2 resolves
-	 * those before asking. Anything else is refused here rather than looked up. */
-	(void)name;
-	stop_at(ctx, "entity reference not allowed");
-	return NULL;
-}
-
-static void on_start_ns(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-			const xmlChar *URI, int nb_namespaces, const xmlChar **namespaces,
-			int nb_attributes, int nb_defaulted, const xmlChar **attributes)
-{
-	xmlParserCtxtPtr ctxt = ctx;
-	struct pstate *ps = ctxt->_private;
-
-	if (ps->stopped)
-		return;
-	/* nameNr counts the open ancestors of this element */
-	if (ctxt->nameNr + 1 > ps->max_depth) {
-		char m[96];
-		snprintf(m, sizeof(m), "elements nested deeper than %d", ps->max_depth);
-		stop_at(ctxt, m);
-		return;
-	}
-	ps->start_ns(ctx, localname, prefix, URI, nb_namespaces, namespaces, nb_attributes,
-		     nb_defaulted, attributes);
-}
-
-static void on_serror(void *ud, xmlErrorPtr e)
-{
-	(void)ud; (void)e; /* collected through xmlCtxtGetLastError() */
-}
-
-static xmlDocPtr parse(const char *buf, size_t len, const struct mg_xml_opts *o,
-		       struct mg_xml_result *r)
-{
-	xmlParserCtxtPtr ctxt;
-	xmlDocPtr doc;
-	struct pstate ps = { .res = r };
-	int opts = XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_NOERROR |
-		   XML_PARSE_NOWARNING;
-
-	ps.max_depth = o->max_depth > 0 ? o->max_depth : MG_XML_DEFAULT_MAX_DEPTH;
-	if (ps.max_depth > HARD_MAX_DEPTH)
-		ps.max_depth = HARD_MAX_DEPTH;
-
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt) {
-		fail_internal(r, "out of memory");
-		return NULL;
-	}
-	ctxt->_private = &ps;
-	ctxt->sax->internalSubset = on_internal_subset;
-	ctxt->sax->externalSubset = on_internal_subset;
-	ctxt->sax->entityDecl = on_entity_decl;
-	ctxt->sax->getEntity = on_get_entity;
-	ctxt->sax->getParameterEntity = on_get_entity;
-	ctxt->sax->resolveEntity = NULL;
-	ps.start_ns = ctxt->sax->startElementNs ? ctxt->sax->startElementNs
-						: xmlSAX2StartElementNs;
-	ctxt->sax->startElementNs = on_start_ns;
-	ctxt->sax->serror = on_serror;
-
-	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, opts);
-	if (ps.stopped || !doc) {
-		if (!ps.stopped) {
-			xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
-			if (e && e->message) {
-				char msg[200];
-				size_t n;
-				snprintf(msg, sizeof(msg), "%s", e->message);
-				n = strlen(msg);
-				while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-					msg[--n] = 0;
-				fail(r, e->line, e->int2, "not well-formed XML: %s", msg);
-			} else {
-				fail(r, 0, 0, "not well-formed XML");
-			}
-		}
-		if (doc)
-			xmlFreeDoc(doc);
-		doc = NULL;
-	}
-	xmlFreeParserCtxt(ctxt);
-	if (doc && (doc->intSubset || doc->extSubset)) { /* belt and braces */
-		fail(r, 1, 1, "document type declaration (<!DOCTYPE>) not allowed");
-		xmlFreeDoc(doc);
-		doc = NULL;
-	}
-	if (doc && doc->encoding && strcasecmp((const char *)doc->encoding, "UTF-8") &&
-	    strcasecmp((const char *)doc->encoding, "UTF8")) {
-		fail(r, 1, 1, "encoding '%.40s' not supported (UTF-8 only)",
-		     (const char *)doc->encoding);
-		xmlFreeDoc(doc);
-		doc = NULL;
-	}
-	return doc;
 }
 
 static int ws(char c)
@@ -421,7 +234,7 @@ static int scan(const char *buf, size_t len, struct plan *p)
 {
 	const char *s = buf, *end = buf + len;
 	size_t idx = 0, next_cut = 0;
-	struct { size_t idx; struct cut *c; } stack[HARD_MAX_DEPTH + 2];
+	struct { size_t idx; struct cut *c; } stack[MG_LVXML_HARD_MAX_DEPTH + 2];
 	int depth = 0;
 
 	while (s < end) {
@@ -482,7 +295,7 @@ static int scan(const char *buf, size_t len, struct plan *p)
 			}
 			idx++;
 			if (!empty) {
-				if (depth >= HARD_MAX_DEPTH + 1)
+				if (depth >= MG_LVXML_HARD_MAX_DEPTH + 1)
 					return -1;
 				stack[depth].idx = idx - 1;
 				stack[depth].c = c;
@@ -689,42 +502,27 @@ int mg_xml_sanitize(const char *buf, size_t len, const struct mg_xml_opts *o,
 		    struct mg_xml_result *r)
 {
 	struct mg_xml_opts defaults;
-	size_t max_size, bad;
-	const char *nul;
+	struct mg_lvxml_limits lim;
+	struct mg_lvxml_err e;
 	xmlDocPtr doc = NULL;
 	xmlNodePtr root, domain;
 	struct walk w = { 0 };
 	struct plan p = { 0 };
 	struct obuf out = { 0 };
 	int rc = -1;
-	long line, col;
 
 	memset(r, 0, sizeof(*r));
 	if (!o) {
 		mg_xml_opts_init(&defaults);
 		o = &defaults;
 	}
-	max_size = o->max_size ? o->max_size : MG_XML_DEFAULT_MAX_SIZE;
-	if (!buf || len == 0)
-		return fail(r, 0, 0, "empty document");
-	if (len > max_size || len > INT32_MAX)
-		return fail(r, 0, 0, "document larger than the limit of %zu bytes", max_size);
-	nul = memchr(buf, 0, len);
-	if (nul) {
-		pos_of(buf, (size_t)(nul - buf), &line, &col);
-		return fail(r, line, col, "NUL byte in document");
+	lim.max_size = o->max_size ? o->max_size : MG_XML_DEFAULT_MAX_SIZE;
+	lim.max_depth = o->max_depth;
+	doc = mg_lvxml_read(buf, len, &lim, &e);
+	if (!doc) {
+		r->internal = e.internal;
+		return fail(r, e.line, e.col, "%s", e.msg);
 	}
-	bad = utf8_bad((const unsigned char *)buf, len);
-	if (bad < len) {
-		pos_of(buf, bad, &line, &col);
-		return fail(r, line, col, "invalid UTF-8 (byte 0x%02x)",
-			    (unsigned char)buf[bad]);
-	}
-
-	xmlInitParser();
-	doc = parse(buf, len, o, r);
-	if (!doc)
-		goto out;
 	root = xmlDocGetRootElement(doc);
 	if (!root) {
 		fail(r, 0, 0, "no root element");

@@ -8,6 +8,7 @@
 #ifndef MG_XMLRULES_H
 #define MG_XMLRULES_H
 #include <stddef.h>
+#include "libvirt_xml.h"
 
 enum mg_xml_mode {
 	MG_XML_INACTIVE = 0, /* saved config / dumpxml --inactive: strip generated names */
@@ -15,8 +16,8 @@ enum mg_xml_mode {
 	MG_XML_LIVE,         /* running domain: keep everything */
 };
 
-#define MG_XML_DEFAULT_MAX_SIZE  (16u << 20) /* 16 MiB */
-#define MG_XML_DEFAULT_MAX_DEPTH 256
+#define MG_XML_DEFAULT_MAX_SIZE  MG_LVXML_DEFAULT_MAX_SIZE
+#define MG_XML_DEFAULT_MAX_DEPTH MG_LVXML_DEFAULT_MAX_DEPTH
 #define MG_XML_MAX_PREFIXES      16
 
 struct mg_xml_opts {

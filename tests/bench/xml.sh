@@ -21,7 +21,7 @@ ratio() { awk "BEGIN{printf \"%.1f\", $1/$2}"; }
 echo "== XML rules: ${N} sample documents, $(cat "${SAMPLES[@]}" | wc -c) bytes"
 
 # 1a. in one process
-lib=$("$BUILD/xml/bench" "$S" "${SAMPLES[@]}")
+lib=$("$BUILD/tests/xml-bench" "$S" "${SAMPLES[@]}")
 reps=1; args=()
 while :; do
     args=(); for _ in $(seq $reps); do args+=("${SAMPLES[@]}"); done
@@ -47,11 +47,11 @@ echo "per-process:  macvguard ${mgp} docs/s, xsltproc ${xsp} docs/s  ->  $(ratio
 # 2. the hook on a 20-interface domain, as libvirt runs it
 DOM=xml/samples/06-many.xml
 [ "$(grep -c '<interface' "$DOM")" -eq 20 ] || { echo "xml bench: $DOM must have 20 interfaces"; exit 1; }
-read -r mean med < <("$BUILD/xml/bench" --exec 1000 "$DOM" "$MG" hook qemu router-20nics migrate begin -)
+read -r mean med < <("$BUILD/tests/xml-bench" --exec 1000 "$DOM" "$MG" hook qemu router-20nics migrate begin -)
 echo "hook migrate, 20 interfaces: mean ${mean} ms, median ${med} ms per call (1000 posix_spawn runs, process start included; target <= 2 ms)"
-read -r mean med < <("$BUILD/xml/bench" --exec 1000 "$DOM" "$MG" hook qemu router-20nics started begin -)
+read -r mean med < <("$BUILD/tests/xml-bench" --exec 1000 "$DOM" "$MG" hook qemu router-20nics started begin -)
 echo "hook started (no work yet): mean ${mean} ms, median ${med} ms per call"
-read -r mean med < <("$BUILD/xml/bench" --exec 1000 "$DOM" /bin/true)
+read -r mean med < <("$BUILD/tests/xml-bench" --exec 1000 "$DOM" /bin/true)
 echo "for scale, /bin/true: mean ${mean} ms, median ${med} ms per call"
 if command -v hyperfine >/dev/null; then
     hyperfine -N --warmup 50 --runs 500 "$MG hook qemu router-20nics started begin -" 2>/dev/null |

@@ -6,7 +6,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 MG=$BUILD/macvguard
-ASAN=$BUILD/asan/macvguard-xml
+ASAN=$BUILD/asan/macvguard
 SCHEMA=/usr/share/libvirt/schemas/domain.rng
 FUZZ_SECONDS=${XML_FUZZ_SECONDS:-20}
 pass=0; fail=0
@@ -27,7 +27,7 @@ if make -s BUILD="$BUILD" xml-test-bins >"$T/build.log" 2>&1; then ok "make xml-
 else notok "make xml-test-bins" "$(tail -n 3 "$T/build.log" | tr '\n' ' ')"; finish; fi
 
 # --- unit tests of the pure sanitizer, plain and under ASan/UBSan -------------------------
-for bin in "$BUILD/xml/unit" "$BUILD/asan/xml-unit"; do
+for bin in "$BUILD/tests/xml-unit" "$BUILD/tests/asan/xml-unit"; do
     tag=unit; [[ $bin == */asan/* ]] && tag=asan-unit
     "$bin" >"$T/unit.out" 2>"$T/unit.err"; rc=$?
     while IFS= read -r line; do
@@ -131,7 +131,7 @@ then ok "check -j: JSON findings (unicode intact)"
 else notok "check -j: JSON findings" "exit $rc: $(head -c 300 "$T/json")"; fi
 printf '<domain><a>\xff</a></domain>' >"$T/bad.xml"
 "$MG" xml check xml/samples/01-direct.xml "$T/bad.xml" >"$T/out" 2>"$T/err"; rc=$?
-[ $rc -eq 2 ] && [ ! -s "$T/out" ] && grep -q "bad.xml:1:12: invalid UTF-8" "$T/err" \
+[ $rc -eq 2 ] && [ ! -s "$T/out" ] && grep -q "bad.xml:1:12: error: invalid UTF-8" "$T/err" \
     && ok "check: a bad file means exit 2 and nothing on stdout" \
     || notok "check: a bad file means exit 2 and nothing on stdout" "exit $rc: $(cat "$T/err")"
 "$MG" xml sanitize --mode bogus xml/samples/01-direct.xml >"$T/out" 2>/dev/null; rc=$?

@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "config.h"
+#include "domstatus.h"
 #include "ownership.h"
+#include "util.h"
 
 static int pass, failed;
 static const char *dir = "tests/libvirt";

@@ -1,16 +1,13 @@
-/* Status-file and hook-XML parsing, and the configuration file: pure functions over
- * buffers (no netlink, no BPF), so the unit tests can feed them samples. */
-#include <errno.h>
-#include <fcntl.h>
+/* Status-file and hook-XML parsing (see domstatus.h): a pure function over a buffer (no
+ * netlink, no BPF), so the unit tests can feed it samples. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <libxml/parser.h>
 #include <libxml/tree.h>
-#include "ownership.h"
+#include "domstatus.h"
+#include "libvirt_xml.h"
+#include "util.h"
 
 static void set_err(char *err, size_t errsz, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -123,16 +120,12 @@ static void parse_iface(const xmlNode *n, struct mg_domstatus *ds)
 	ds->niface++;
 }
 
-static void no_errors(void *ctx, const char *msg, ...)
-{
-	(void)ctx;
-	(void)msg;
-}
-
 int mg_status_parse(const char *buf, size_t len, struct mg_domstatus *ds, char *err,
 		    size_t errsz)
 {
 	const xmlNode *root, *dom, *devs;
+	static const struct mg_lvxml_limits limits = { .max_size = MG_STATUS_MAX_SIZE };
+	struct mg_lvxml_err e;
 	char tmp[64];
 	xmlDoc *doc;
 	int rc = -1;
@@ -140,32 +133,9 @@ int mg_status_parse(const char *buf, size_t len, struct mg_domstatus *ds, char *
 	memset(ds, 0, sizeof(*ds));
 	if (err && errsz)
 		err[0] = 0;
-	if (!buf || len == 0) {
-		set_err(err, errsz, "empty file");
-		return -1;
-	}
-	if (len > MG_STATUS_MAX_SIZE || len > INT32_MAX) {
-		set_err(err, errsz, "larger than %u bytes", MG_STATUS_MAX_SIZE);
-		return -1;
-	}
-	if (memchr(buf, 0, len)) {
-		set_err(err, errsz, "NUL byte in the XML");
-		return -1;
-	}
-	xmlSetGenericErrorFunc(NULL, no_errors);
-	/* No network, no entity substitution, no DTD loading: a status file is plain XML. */
-	doc = xmlReadMemory(buf, (int)len, "status.xml", NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-				    XML_PARSE_NOCDATA);
+	doc = mg_lvxml_read(buf, len, &limits, &e);
 	if (!doc) {
-		const xmlError *e = xmlGetLastError();
-		set_err(err, errsz, "not well-formed XML%s%s", e && e->message ? ": " : "",
-			e && e->message ? e->message : "");
-		if (err)
-			for (char *p = err; *p; p++)
-				if (*p == '\n')
-					*p = ' ';
-		xmlResetLastError();
+		set_err(err, errsz, "%s", e.msg);
 		return -1;
 	}
 	root = xmlDocGetRootElement(doc);
@@ -227,119 +197,4 @@ bool mg_status_live(const struct mg_domstatus *ds)
 		return true;   /* a hook's <domain>: the op tells */
 	return ds->pid && (!strcmp(ds->state, "running") || !strcmp(ds->state, "paused") ||
 			   !strcmp(ds->state, "blocked") || !strcmp(ds->state, "pmsuspended"));
-}
-
-int mg_read_file(const char *path, size_t max, char **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0;
-	size_t cap = 4096, n = 0;
-	char *p;
-
-	*buf = NULL;
-	*len = 0;
-	if (fd < 0)
-		return -errno;
-	p = malloc(cap);
-	if (!p) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t r;
-		if (n + 1 >= cap) {
-			char *q;
-			if (cap > max) {
-				rc = 1;
-				break;
-			}
-			q = realloc(p, cap * 2);
-			if (!q) {
-				rc = -ENOMEM;
-				break;
-			}
-			p = q;
-			cap *= 2;
-		}
-		r = read(fd, p + n, cap - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			break;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (rc) {
-		free(p);
-		return rc;
-	}
-	p[n] = 0;
-	*buf = p;
-	*len = n;
-	return 0;
-}
-
-void mg_conf_defaults(struct mg_conf *c)
-{
-	memset(c, 0, sizeof(*c));
-	mg_strlcpy(c->status_dir, MG_DEFAULT_STATUS_DIR, sizeof(c->status_dir));
-	mg_strlcpy(c->mode, "enforce", sizeof(c->mode));
-	c->watch_status = true;
-}
-
-int mg_conf_load(const char *path, struct mg_conf *c)
-{
-	char line[512];
-	int lineno = 0;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *k = line, *v, *e;
-
-		lineno++;
-		if ((e = strchr(k, '#')))
-			*e = 0;
-		while (*k == ' ' || *k == '\t')
-			k++;
-		for (e = k + strlen(k); e > k && (e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'); e--)
-			e[-1] = 0;
-		if (!*k)
-			continue;
-		v = strchr(k, '=');
-		if (!v) {
-			mg_warn("%s:%d: expected KEY = VALUE, ignored", path, lineno);
-			continue;
-		}
-		*v++ = 0;
-		for (e = k + strlen(k); e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			e[-1] = 0;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (!strcmp(k, "status_dir")) {
-			if (v[0] != '/' || strlen(v) >= sizeof(c->status_dir))
-				mg_warn("%s:%d: status_dir must be an absolute path", path, lineno);
-			else
-				mg_strlcpy(c->status_dir, v, sizeof(c->status_dir));
-		} else if (!strcmp(k, "mode")) {
-			if (strcmp(v, "enforce") && strcmp(v, "audit"))
-				mg_warn("%s:%d: mode must be enforce or audit", path, lineno);
-			else
-				mg_strlcpy(c->mode, v, sizeof(c->mode));
-		} else if (!strcmp(k, "watch_status")) {
-			int b = yesno(v);
-			if (b < 0)
-				mg_warn("%s:%d: watch_status must be yes or no", path, lineno);
-			else
-				c->watch_status = b;
-		} else {
-			mg_warn("%s:%d: unknown key '%s', ignored", path, lineno, k);
-		}
-	}
-	fclose(f);
-	return 0;
 }

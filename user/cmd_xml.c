@@ -3,12 +3,14 @@
  *
  * Output discipline: everything meant for stdout is built in memory and written only
  * once all input was read and accepted, so bad input leaves stdout empty (exit 2). */
-#include "xml_cmd.h"
-#include "hook.h"
+#include "cmds.h"
+#include "output.h"
+#include "util.h"
 #include "xmlrules.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,13 +36,15 @@ static void usage(FILE *f)
 
 static void report_error(const char *file, const struct mg_xml_result *r)
 {
+	char where[PATH_MAX + 48];
+
 	if (r->err_line > 0 && r->err_col > 0)
-		fprintf(stderr, "macvguard: %s:%ld:%ld: %s\n", file, r->err_line, r->err_col,
-			r->err);
+		snprintf(where, sizeof(where), "%s:%ld:%ld", file, r->err_line, r->err_col);
 	else if (r->err_line > 0)
-		fprintf(stderr, "macvguard: %s:%ld: %s\n", file, r->err_line, r->err);
+		snprintf(where, sizeof(where), "%s:%ld", file, r->err_line);
 	else
-		fprintf(stderr, "macvguard: %s: %s\n", file, r->err);
+		snprintf(where, sizeof(where), "%s", file);
+	mg_err_at(where, "%s", r->err);
 }
 
 /* Reads FILE (or stdin for "-") and runs the rule. 0 ok, 2 bad input (reported). */
@@ -56,19 +60,18 @@ static int load_and_sanitize(const char *file, const struct mg_xml_opts *o,
 	if (strcmp(file, "-")) {
 		fd = open(file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			fprintf(stderr, "macvguard: %s: %s\n", name, strerror(errno));
+			mg_err_at(name, "%s", strerror(errno));
 			return 2;
 		}
 	}
-	rc = mg_read_fd(fd, o->max_size, 0, &buf, &len);
+	rc = mg_read_fd(fd, o->max_size, -1, 0, &buf, &len);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (rc) {
 		if (rc > 0)
-			fprintf(stderr, "macvguard: %s: document larger than the limit of %zu "
-					"bytes\n", name, o->max_size);
+			mg_err_at(name, "document larger than the limit of %zu bytes", o->max_size);
 		else
-			fprintf(stderr, "macvguard: %s: %s\n", name, strerror(errno));
+			mg_err_at(name, "%s", strerror(-rc));
 		return 2;
 	}
 	rc = mg_xml_sanitize(buf, len, o, r);
@@ -83,7 +86,7 @@ static int load_and_sanitize(const char *file, const struct mg_xml_opts *o,
 static int write_out(const char *p, size_t n)
 {
 	if (fwrite(p, 1, n, stdout) != n || fflush(stdout)) {
-		fprintf(stderr, "macvguard: writing output: %s\n", strerror(errno));
+		mg_err("writing output: %s", strerror(errno));
 		return 2;
 	}
 	return 0;
@@ -120,14 +123,14 @@ static int parse_args(int argc, char **argv, int sanitize, struct xml_args *a)
 		switch (c) {
 		case 'm':
 			if (!sanitize || mg_xml_mode_parse(optarg, &a->o.mode)) {
-				fprintf(stderr, "macvguard: --mode must be inactive, migratable or "
-						"live\n");
+				mg_err("--mode must be inactive, migratable or "
+					"live");
 				return -1;
 			}
 			break;
 		case 'p':
 			if (mg_xml_add_prefix(&a->o, optarg)) {
-				fprintf(stderr, "macvguard: --prefix: empty or more than %d\n",
+				mg_err("--prefix: empty or more than %d",
 					MG_XML_MAX_PREFIXES);
 				return -1;
 			}
@@ -136,7 +139,7 @@ static int parse_args(int argc, char **argv, int sanitize, struct xml_args *a)
 		case 'j': a->json = 1; break;
 		case OPT_MAX_SIZE:
 			if (mg_parse_size(optarg, &a->o.max_size)) {
-				fprintf(stderr, "macvguard: --max-size: bad size '%s'\n", optarg);
+				mg_err("--max-size: bad size '%s'", optarg);
 				return -1;
 			}
 			break;
@@ -144,7 +147,7 @@ static int parse_args(int argc, char **argv, int sanitize, struct xml_args *a)
 			errno = 0;
 			depth = strtol(optarg, &end, 10);
 			if (errno || *end || depth < 2 || depth > 256) {
-				fprintf(stderr, "macvguard: --max-depth: 2..256\n");
+				mg_err("--max-depth: 2..256");
 				return -1;
 			}
 			a->o.max_depth = (int)depth;
@@ -182,16 +185,16 @@ static int cmd_sanitize(int argc, char **argv)
 		const char *name = strcmp(file, "-") ? file : "<stdin>";
 		for (size_t k = 0; k < r.nfindings; k++) {
 			const struct mg_xml_finding *f = &r.findings[k];
-			fprintf(stderr, "macvguard: %s:%ld: %s generated target dev '%s' "
-					"(domain '%s', interface type '%s', mac '%s')\n",
+			mg_info("%s:%ld: %s generated target dev '%s' "
+				"(domain '%s', interface type '%s', mac '%s')",
 				name, f->line, f->removed ? "removed" : "kept (live)", f->dev,
 				f->domain, f->iftype, f->mac);
 		}
 		if (r.root == MG_XML_ROOT_DOMSTATUS && a.o.mode != MG_XML_LIVE)
-			fprintf(stderr, "macvguard: %s: <domstatus>: printed the <domain> inside "
-					"it (%s mode)\n", name, mg_xml_mode_name(a.o.mode));
+			mg_info("%s: <domstatus>: printed the <domain> inside it (%s mode)", name,
+				mg_xml_mode_name(a.o.mode));
 		if (!r.nfindings)
-			fprintf(stderr, "macvguard: %s: nothing to remove\n", name);
+			mg_info("%s: nothing to remove", name);
 	}
 	rc = write_out(r.out, r.out_len);
 	mg_xml_result_free(&r);
@@ -219,7 +222,7 @@ static int cmd_check(int argc, char **argv)
 	tf = open_memstream(&text, &textlen);
 	jarr = json_object_new_array();
 	if (!tf || !jarr) {
-		fprintf(stderr, "macvguard: out of memory\n");
+		mg_err("out of memory");
 		return 2;
 	}
 	for (; i < argc; i++) {

@@ -8,38 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmds.h"
+#include "journal_sources.h"
 #include "postmortem.h"
 
 #define PM_BEFORE_NS (2ull * 1000000000ull)    /* context kept before the first record */
 #define PM_AFTER_NS  (10ull * 1000000000ull)   /* ... and after the last one */
 #define PM_TEARDOWN_NS (60ull * 1000000000ull) /* stopped without release: window length */
-
-struct prec {
-	uint64_t ts, seq;
-	unsigned type, verdict;
-	json_object *o;
-};
-
-struct ppid_ent {
-	char host[128];
-	long long ppid;
-};
-
-struct pm {
-	const char *domain;
-	char domain_lc[128];
-	uint64_t since, until, wmin, wmax;
-	int pass;
-	bool any;
-	struct prec *v;
-	size_t n, cap;
-	char **names;
-	size_t nnames;
-	struct ppid_ent *pp;
-	size_t npp;
-	unsigned long long scanned;
-	bool oom;
-};
 
 static void add_name(struct pm *p, const char *name)
 {
@@ -243,18 +217,6 @@ static bool same_host(json_object *a, json_object *b)
 	       !strcmp(mg_jstr(a, "boot_id"), mg_jstr(b, "boot_id"));
 }
 
-static bool arr_has(json_object *o, const char *key, const char *want)
-{
-	json_object *a;
-
-	if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
-		return false;
-	for (size_t i = 0; i < json_object_array_length(a); i++)
-		if (!strcmp(json_object_get_string(json_object_array_get_idx(a, i)), want))
-			return true;
-	return false;
-}
-
 static const char *op_of(const struct prec *r)
 {
 	return r->type == MG_JT_HOOK ? mg_jstr(r->o, "op") : "";
@@ -314,8 +276,8 @@ static void attribute(struct pm *p, struct incident *in)
 			in->migrate = m;
 	}
 	if (in->migrate) {
-		in->carried = arr_has(in->migrate->o, "targets", mg_jstr(v->o, "ifname"));
-		in->stripped = arr_has(in->migrate->o, "stripped", mg_jstr(v->o, "ifname"));
+		in->carried = mg_rec_array_has(in->migrate->o, "targets", mg_jstr(v->o, "ifname"));
+		in->stripped = mg_rec_array_has(in->migrate->o, "stripped", mg_jstr(v->o, "ifname"));
 	}
 }
 
@@ -390,142 +352,6 @@ static void describe(const struct incident *in, char *out, size_t size)
 			 ownerd, outcome, more);
 	if (out[0])
 		out[0] = (char)toupper((unsigned char)out[0]);
-}
-
-/* ---- output ------------------------------------------------------------------------ */
-
-static void html_esc(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
-static const char *rec_class(const struct prec *r)
-{
-	if (r->type == MG_JT_VERDICT)
-		return mg_verdict_name(r->verdict);
-	return mg_jtype_name(r->type);
-}
-
-static void short_label(const struct prec *r, char *out, size_t size)
-{
-	json_object *o = r->o;
-
-	switch (r->type) {
-	case MG_JT_VERDICT:
-		snprintf(out, size, "%s %s", mg_jstr(o, "verdict"), mg_jstr(o, "ifname"));
-		break;
-	case MG_JT_HOOK:
-		snprintf(out, size, "%s %s", mg_jstr(o, "domain"), mg_jstr(o, "op"));
-		break;
-	case MG_JT_AGENT: case MG_JT_LINK:
-		snprintf(out, size, "%s %s", mg_jtype_name(r->type), mg_jstr(o, "event"));
-		break;
-	default:
-		snprintf(out, size, "%s %s", mg_jtype_name(r->type), mg_jstr(o, "ifname"));
-	}
-}
-
-static int write_html(const char *path, struct pm *p, char **hosts, size_t nh,
-		      const char *summary)
-{
-	FILE *f = fopen(path, "we");
-	const int W = 1000, LANE = 130, X0 = 160, TOP = 30, RIGHT = 160;
-	uint64_t t0 = p->n ? p->v[0].ts : 0, t1 = p->n ? p->v[p->n - 1].ts : 1;
-	char ts[64], text[1400], lbl[160];
-
-	if (!f) {
-		mg_err("--html %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (t1 <= t0)
-		t1 = t0 + 1;
-	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-	      "<title>macvguard postmortem</title>\n<style>\n"
-	      "body{font:14px/1.4 sans-serif;margin:1.5em;color:#222}\n"
-	      "#summary{font-size:16px;padding:.8em 1em;background:#fff4e5;border-left:5px solid #e67e22}\n"
-	      "table{border-collapse:collapse;margin-top:1em;font:12px monospace}\n"
-	      "td,th{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left;vertical-align:top}\n"
-	      ".lane-bg{fill:#f6f6f6}.lane-name{font:bold 13px sans-serif}\n"
-	      "circle.deny{fill:#c0392b}circle.audit{fill:#e67e22}circle.allow{fill:#27ae60}\n"
-	      "circle.gone{fill:#7f8c8d}circle.hook{fill:#2980b9}circle.tag,circle.untag,"
-	      "circle.release{fill:#8e44ad}circle.agent,circle.mode,circle.lost,circle.link{fill:#95a5a6}\n"
-	      "tr.deny td{background:#fdecea}\n.lbl{font:10px sans-serif}\n"
-	      "</style></head><body>\n<h1>macvguard postmortem</h1>\n<p id=\"summary\">", f);
-	html_esc(f, summary);
-	fprintf(f, "</p>\n<p id=\"scope\">");
-	if (p->domain) {
-		fputs("Domain ", f);
-		html_esc(f, p->domain);
-		fputs(": ", f);
-	}
-	fprintf(f, "%zu records on %zu host(s)</p>\n", p->n, nh);
-	fprintf(f, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-		   "height=\"%zu\">\n", W + X0 + RIGHT, TOP + nh * LANE + 30);
-	for (size_t h = 0; h < nh; h++) {
-		fprintf(f, "<g class=\"lane\" data-host=\"");
-		html_esc(f, hosts[h]);
-		fprintf(f, "\"><rect class=\"lane-bg\" x=\"0\" y=\"%zu\" width=\"%d\" height=\"%d\"/>"
-			   "<text class=\"lane-name\" x=\"6\" y=\"%zu\">", TOP + h * LANE, W + X0 + RIGHT,
-			LANE - 6, TOP + h * LANE + LANE - 12);
-		html_esc(f, hosts[h]);
-		fputs("</text>\n", f);
-		for (size_t i = 0; i < p->n; i++) {
-			struct prec *r = &p->v[i];
-			double x;
-			if (strcmp(mg_jstr(r->o, "host"), hosts[h]))
-				continue;
-			x = X0 + (double)(r->ts - t0) * W / (double)(t1 - t0);
-			mg_jrec_text(r->o, text, sizeof(text));
-			short_label(r, lbl, sizeof(lbl));
-			fprintf(f, "<g class=\"ev\" data-seq=\"%llu\"><circle class=\"%s\" cx=\"%.1f\" "
-				   "cy=\"%zu\" r=\"6\"><title>", (unsigned long long)r->seq,
-				rec_class(r), x, TOP + h * LANE + LANE - 12);
-			html_esc(f, mg_jstr(r->o, "time"));
-			fputc(' ', f);
-			html_esc(f, text);
-			fprintf(f, "</title></circle><text class=\"lbl\" x=\"%.1f\" y=\"%zu\" "
-				   "transform=\"rotate(-25 %.1f %zu)\">", x + 4,
-				TOP + h * LANE + LANE - 22 - (i % 5) * 18, x + 4,
-				TOP + h * LANE + LANE - 22 - (i % 5) * 18);
-			html_esc(f, lbl);
-			fputs("</text></g>\n", f);
-		}
-		fputs("</g>\n", f);
-	}
-	mg_format_time(t0, ts, sizeof(ts));
-	fprintf(f, "<text class=\"lbl\" x=\"%d\" y=\"%zu\">%s</text>", X0, TOP + nh * LANE + 20, ts);
-	mg_format_time(t1, ts, sizeof(ts));
-	fprintf(f, "<text class=\"lbl\" x=\"%d\" y=\"%zu\" text-anchor=\"end\">%s</text>\n</svg>\n",
-		X0 + W, TOP + nh * LANE + 20, ts);
-	fputs("<table id=\"records\"><tr><th>time</th><th>host</th><th>seq</th><th>type</th>"
-	      "<th>event</th></tr>\n", f);
-	for (size_t i = 0; i < p->n; i++) {
-		struct prec *r = &p->v[i];
-		mg_jrec_text(r->o, text, sizeof(text));
-		fprintf(f, "<tr class=\"%s\"><td>", rec_class(r));
-		html_esc(f, mg_jstr(r->o, "time"));
-		fputs("</td><td class=\"host\">", f);
-		html_esc(f, mg_jstr(r->o, "host"));
-		fprintf(f, "</td><td>%llu</td><td>%s</td><td>", (unsigned long long)r->seq,
-			mg_jtype_name(r->type));
-		html_esc(f, text);
-		fputs("</td></tr>\n", f);
-	}
-	fputs("</table>\n</body></html>\n", f);
-	if (fclose(f)) {
-		mg_err("--html %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 static json_object *incident_json(const struct incident *in, const char *text)
@@ -711,7 +537,7 @@ int mg_cmd_postmortem(int argc, char **argv)
 			 p.since || p.until ? " in that time range" : "");
 	}
 
-	if (html && write_html(html, &p, hosts, nh, summary))
+	if (html && mg_pm_write_html(html, &p, hosts, nh, summary))
 		rc = 1;
 	if (json) {
 		json_object *o = json_object_new_object(), *a = json_object_new_array(), *t;
@@ -749,7 +575,7 @@ int mg_cmd_postmortem(int argc, char **argv)
 			mg_rec_print_text(stdout, p.v[i].o, p.v[i].seq);
 	}
 	if (html && !rc && !json)
-		fprintf(stderr, "macvguard: wrote %s\n", html);
+		mg_info("wrote %s", html);
 out:
 	for (size_t i = 0; i < p.n; i++)
 		json_object_put(p.v[i].o);

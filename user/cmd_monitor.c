@@ -1,0 +1,103 @@
+/* `macvguard monitor`: the agent's live event stream (agent_clients.c), filtered and
+ * printed with the same renderers as the agent's own output (events.c). */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "cmds.h"
+#include "events.h"
+#include "output.h"
+#include "paths.h"
+#include "util.h"
+#include "wire.h"
+
+static volatile sig_atomic_t monitor_stop;
+static void on_monitor_signal(int sig)
+{
+	(void)sig;
+	monitor_stop = 1;
+}
+
+int mg_cmd_monitor(int argc, char **argv)
+{
+	static const struct option opts[] = { { "ifname", required_argument, NULL, 'i' },
+					      { "domain", required_argument, NULL, 'd' },
+					      { "verdict", required_argument, NULL, 'v' },
+					      { "kind", required_argument, NULL, 'k' },
+					      { "json", no_argument, NULL, 'j' },
+					      { NULL, 0, NULL, 0 } };
+	struct mg_event_filter filt = { .verdict = -1 };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sigaction sact = { .sa_handler = on_monitor_signal };
+	bool json = mg_json;
+	struct mg_wire w;
+	int c, fd;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "i:d:v:k:j", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': filt.ifname = optarg; break;
+		case 'd': filt.domain = optarg; break;
+		case 'j': json = true; break;
+		case 'k': filt.kind = optarg; break;
+		case 'v':
+			for (filt.verdict = 0; filt.verdict <= MG_V_GONE; filt.verdict++)
+				if (!strcmp(optarg, mg_verdict_name((unsigned)filt.verdict)))
+					break;
+			if (filt.verdict > MG_V_GONE) {
+				mg_err("--verdict: none, allow, deny, audit or gone");
+				return 2;
+			}
+			break;
+		default:
+			fprintf(stderr, "usage: macvguard monitor [-j] [--ifname N] [--domain D] "
+					"[--verdict none|allow|deny|audit|gone] [--kind K]\n");
+			return 2;
+		}
+	}
+	sigaction(SIGINT, &sact, NULL);
+	sigaction(SIGTERM, &sact, NULL);
+	mg_strlcpy(sa.sun_path, MG_EVENTS_SOCK, sizeof(sa.sun_path));
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		mg_err("cannot connect to the agent at %s: %s (start it with `macvguard run`)",
+		       MG_EVENTS_SOCK, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	mg_events_autoflush = false;   /* flushed whenever the stream pauses */
+	while (!monitor_stop) {
+		ssize_t n = recv(fd, &w, sizeof(w), MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			/* idle: flush, then wait with a timeout so a signal that lands just
+			 * before the wait still ends the loop */
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			fflush(stdout);
+			poll(&p, 1, 200);
+			continue;
+		}
+		if (n <= 0) {
+			fflush(stdout);
+			if (!monitor_stop)
+				mg_err("the agent closed the event stream");
+			close(fd);
+			return monitor_stop ? 0 : 1;
+		}
+		if ((size_t)n != sizeof(w))
+			continue;
+		if (w.kind == MG_WIRE_LOST)
+			mg_print_lost(stdout, w.lost, w.where, json);
+		else if (mg_event_matches(&w.ev, &filt))
+			mg_event_print_td(stdout, &w.ev, w.teardown, json);
+	}
+	fflush(stdout);
+	close(fd);
+	return 0;
+}

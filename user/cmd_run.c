@@ -1,0 +1,119 @@
+/* The agent's lifecycle commands: `run` (options and configuration; the agent itself is
+ * agent.c), `stop [--unpin]`, `probes on|off`. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "agent.h"
+#include "cmds.h"
+#include "pidfile.h"
+
+#define RUN_USAGE "usage: macvguard run [--mode enforce|audit] [-j] [--config FILE] " \
+		  "[--status-dir DIR]\n"
+
+int mg_cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = { { "mode", required_argument, NULL, 'm' },
+					      { "json", no_argument, NULL, 'j' },
+					      { "config", required_argument, NULL, 'c' },
+					      { "status-dir", required_argument, NULL, 's' },
+					      { NULL, 0, NULL, 0 } };
+	struct mg_agent_opts a = { .mode = MG_MODE_ENFORCE, .json = mg_json };
+	const char *conf_path = MG_DEFAULT_CONF, *status_dir = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:jc:s:", opts, NULL)) != -1) {
+		if (c == 'c') {
+			conf_path = optarg;
+		} else if (c == 's') {
+			status_dir = optarg;
+		} else if (c == 'm') {
+			if (mg_parse_mode(optarg, &a.mode)) {
+				mg_err("--mode: enforce or audit");
+				return 2;
+			}
+			a.mode_given = true;
+		} else if (c == 'j') {
+			a.json = true;
+		} else {
+			fprintf(stderr, RUN_USAGE);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, RUN_USAGE);
+		return 2;
+	}
+	mg_conf_defaults(&a.conf);
+	if (mg_conf_load(conf_path, &a.conf))
+		mg_warn("cannot read %s: %s: using defaults", conf_path, strerror(errno));
+	if (status_dir)
+		mg_strlcpy(a.conf.status_dir, status_dir, sizeof(a.conf.status_dir));
+	if (!a.mode_given && strcmp(a.conf.mode, "enforce"))
+		mg_parse_mode(a.conf.mode, &a.mode), a.mode_given = true;
+	if (geteuid() != 0) {
+		mg_err("run needs root (BPF and netlink administration)");
+		return 1;
+	}
+	return mg_agent_run(&a);
+}
+
+int mg_cmd_stop(int argc, char **argv)
+{
+	static const struct option opts[] = { { "unpin", no_argument, NULL, 'u' },
+					      { NULL, 0, NULL, 0 } };
+	bool unpin = false;
+	int c, i, rc = 0;
+	pid_t pid;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "u", opts, NULL)) != -1) {
+		if (c == 'u')
+			unpin = true;
+		else {
+			fprintf(stderr, "usage: macvguard stop [--unpin]\n");
+			return 2;
+		}
+	}
+	pid = mg_pidfile_read();
+	if (pid > 0 && kill(pid, SIGTERM) == 0) {
+		for (i = 0; i < 50 && kill(pid, 0) == 0; i++)
+			usleep(100000);
+		if (kill(pid, 0) == 0) {
+			mg_err("agent pid %d did not stop within 5 s", pid);
+			rc = 1;
+		} else if (!mg_json) {
+			printf("agent pid %d stopped\n", pid);
+		}
+	} else if (!mg_json) {
+		printf("no agent running\n");
+	}
+	if (unpin) {
+		if (mg_state_unpin())
+			rc = 1;
+		else if (!mg_json)
+			printf("guard unpinned from %s: nothing enforces any more\n", MG_PIN_DIR);
+	}
+	return rc;
+}
+
+int mg_cmd_probes(int argc, char **argv)
+{
+	int n;
+
+	if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off"))) {
+		fprintf(stderr, "usage: macvguard probes on|off\n");
+		return 2;
+	}
+	n = mg_delete_probes(!strcmp(argv[1], "on"));
+	if (n < 0) {
+		mg_err("probes %s: %s", argv[1], strerror(-n));
+		return 1;
+	}
+	if (!mg_json)
+		printf("deletion-path probes %s (%d links)\n", !strcmp(argv[1], "on") ? "attached" : "detached", n);
+	return 0;
+}

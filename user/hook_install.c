@@ -1,0 +1,227 @@
+/* `macvguard hook install|uninstall`: the entry HOOKS_DIR/qemu.d/macvguard that libvirtd
+ * runs for every qemu hook event; never replaces or removes what is not ours, and says
+ * (or does, with --reload) what makes libvirtd read it. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "hook.h"
+#include "output.h"
+#include "util.h"
+
+static const struct option inst_opts[] = {
+	{ "hooks-dir", required_argument, NULL, 'd' },
+	{ "binary", required_argument, NULL, 'b' },
+	{ "reload", no_argument, NULL, 'r' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int want_reload;
+
+static int inst_args(int argc, char **argv, int install, const char **dir, const char **bin)
+{
+	int c;
+
+	*dir = MG_HOOK_DEFAULT_DIR;
+	*bin = NULL;
+	want_reload = 0;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+d:b:rh", inst_opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': *dir = optarg; break;
+		case 'r': want_reload = 1; break;
+		case 'b':
+			if (!install)
+				goto usage;
+			*bin = optarg;
+			break;
+		case 'h':
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc)
+		goto usage;
+	return 0;
+usage:
+	fprintf(stderr, "usage: macvguard hook %s [--hooks-dir DIR]%s [--reload]\n",
+		install ? "install" : "uninstall", install ? " [--binary PATH]" : "");
+	return -1;
+}
+
+/* 1: the file at path is ours (carries the marker), 0: someone else's, -1: absent */
+static int ours(const char *path)
+{
+	struct stat st;
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? -1 : 0;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return strstr(buf, "\n" MG_HOOK_MARKER "\n") != NULL;
+}
+
+static const char reload_note[] =
+	"libvirtd reads hooks only when it starts or reloads: run "
+	"'systemctl reload libvirtd' (or virtqemud) or restart it, or pass --reload.\n";
+
+/* libvirt discovers hook scripts at daemon start and on SIGHUP (reload). */
+static void reload_or_say(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int found = 0;
+
+	if (!want_reload) {
+		fputs(reload_note, stdout);
+		return;
+	}
+	while (d && (e = readdir(d))) {
+		char path[300], comm[64] = "";
+		FILE *f;
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+		if (strcmp(comm, "libvirtd") && strcmp(comm, "virtqemud"))
+			continue;
+		found++;
+		if (kill(atoi(e->d_name), SIGHUP))
+			printf("could not reload %s (pid %s): %s\n", comm, e->d_name, strerror(errno));
+		else
+			printf("reloaded %s (pid %s, SIGHUP): it now runs the hook\n", comm, e->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (!found)
+		printf("no libvirtd or virtqemud running: it reads the hook when it starts\n");
+}
+
+int mg_hook_install(int argc, char **argv)
+{
+	const char *dir, *bin;
+	char self[PATH_MAX], qdir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 16];
+	char script[PATH_MAX * 2 + 1024];
+	int n, fd, state;
+
+	if (inst_args(argc, argv, 1, &dir, &bin))
+		return 2;
+	if (!bin) {
+		ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (l <= 0) {
+			mg_err("hook install: cannot find my own binary: %s",
+				strerror(errno));
+			return 1;
+		}
+		self[l] = 0;
+		bin = self;
+	}
+	if (bin[0] != '/' || strpbrk(bin, "'\n")) {
+		mg_err("hook install: binary path must be absolute and "
+			"contain no quote or newline: %s", bin);
+		return 2;
+	}
+	if (snprintf(qdir, sizeof(qdir), "%s/qemu.d", dir) >= (int)sizeof(qdir) ||
+	    snprintf(path, sizeof(path), "%s/%s", qdir, MG_HOOK_ENTRY) >= (int)sizeof(path)) {
+		mg_err("hook install: path too long");
+		return 2;
+	}
+	state = ours(path);
+	if (state == 0) {
+		mg_err("hook install: %s exists and was not written by "
+			"macvguard; leaving it alone", path);
+		return 1;
+	}
+	if (mg_mkdir_p(qdir, 0755)) {
+		mg_err("hook install: cannot create %s: %s", qdir,
+			strerror(errno));
+		return 1;
+	}
+	n = snprintf(script, sizeof(script),
+		     "#!/bin/sh\n"
+		     MG_HOOK_MARKER "\n"
+		     "# ('macvguard hook uninstall' removes it). libvirtd runs it for every qemu\n"
+		     "# hook event with the domain XML on stdin; see docs/xml-rules.md.\n"
+		     "# A missing binary must never fail a migration: swallow stdin, succeed.\n"
+		     "bin='%s'\n"
+		     "if [ -x \"$bin\" ]; then exec \"$bin\" hook qemu \"$@\"; fi\n"
+		     "cat >/dev/null 2>&1\n"
+		     "exit 0\n", bin);
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (fd < 0 || mg_write_all(fd, script, (size_t)n) || fchmod(fd, 0755) || close(fd)) {
+		mg_err("hook install: cannot write %s: %s", tmp,
+			strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+		return 1;
+	}
+	/* re-check right before the rename: never replace what is not ours */
+	if (ours(path) == 0 || rename(tmp, path)) {
+		mg_err("hook install: not replacing %s", path);
+		unlink(tmp);
+		return 1;
+	}
+	printf("%s %s (runs %s hook qemu ...)\n", state == 1 ? "updated" : "installed", path,
+	       bin);
+	reload_or_say();
+	return 0;
+}
+
+int mg_hook_uninstall(int argc, char **argv)
+{
+	const char *dir, *bin;
+	char path[PATH_MAX];
+	int state;
+
+	if (inst_args(argc, argv, 0, &dir, &bin))
+		return 2;
+	if (snprintf(path, sizeof(path), "%s/qemu.d/%s", dir, MG_HOOK_ENTRY) >=
+	    (int)sizeof(path)) {
+		mg_err("hook uninstall: path too long");
+		return 2;
+	}
+	state = ours(path);
+	if (state < 0) {
+		printf("nothing to remove: %s does not exist\n", path);
+		return 0;
+	}
+	if (state == 0) {
+		mg_err("hook uninstall: %s was not written by macvguard; "
+			"leaving it alone", path);
+		return 1;
+	}
+	if (unlink(path)) {
+		mg_err("hook uninstall: cannot remove %s: %s", path,
+			strerror(errno));
+		return 1;
+	}
+	printf("removed %s\n", path);
+	reload_or_say();
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* The hook's log: syslog (ident macvguard-hook) and, when set, the file named by
+ * $MACVGUARD_HOOK_LOG. The hook prints nothing: libvirt reads its stdout. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <syslog.h>
+#include <unistd.h>
+#include "hook_log.h"
+
+void hook_log(int prio, const char *fmt, ...)
+{
+	char msg[1024];
+	const char *path = getenv("MACVGUARD_HOOK_LOG");
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	openlog("macvguard-hook", LOG_PID, LOG_DAEMON);
+	syslog(prio, "%s", msg);
+	closelog();
+	if (path && *path) {
+		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd >= 0) {
+			char line[1100];
+			int n = snprintf(line, sizeof(line), "macvguard-hook[%d]: %s\n",
+					 (int)getpid(), msg);
+			if (n > 0 && write(fd, line, (size_t)n) < 0) {
+				/* nowhere left to report it */
+			}
+			close(fd);
+		}
+	}
+}
