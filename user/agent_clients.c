@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "agent.h"
+#include "agent_clients.h"
 
 /* A client that cannot keep up loses records; the count goes to it as a LOST record
  * (itself retried until it fits) before anything else, so received + lost is exact. */

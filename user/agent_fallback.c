@@ -18,7 +18,9 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
-#include "agent.h"
+#include "agent_emit.h"
+#include "agent_fallback.h"
+#include "agent_newlinks.h"
 #include "fallback.skel.h"
 
 /* ifindex -> name of the agent's netns, kept from RTM_NEWLINK (a lower device may be

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <netlink/attr.h>
-#include "agent.h"
+#include "agent_emit.h"
+#include "agent_newlinks.h"
 
 static bool is_known(struct agent *a, uint32_t ifindex)
 {

@@ -5,7 +5,8 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <unistd.h>
-#include "agent.h"
+#include "agent_emit.h"
+#include "agent_status_watch.h"
 
 /* Status directory: watched with inotify; re-armed when it appears later. */
 void agent_status_watch(struct agent *a)

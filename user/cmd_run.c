@@ -8,6 +8,11 @@
 #include <unistd.h>
 #include "agent.h"
 #include "cmds.h"
+#include "names.h"
+#include "output.h"
+#include "paths.h"
+#include "state.h"
+#include "util.h"
 #include "pidfile.h"
 
 #define RUN_USAGE "usage: macvguard run [--mode enforce|audit] [-j] [--config FILE] " \
