@@ -7,15 +7,6 @@
 #include "paths.h"
 #include "util.h"
 
-static int parse_bool(const char *s)
-{
-	if (!strcmp(s, "yes") || !strcmp(s, "1") || !strcmp(s, "true"))
-		return 1;
-	if (!strcmp(s, "no") || !strcmp(s, "0") || !strcmp(s, "false"))
-		return 0;
-	return -1;
-}
-
 void mg_conf_defaults(struct mg_conf *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -65,7 +56,7 @@ int mg_conf_load(const char *path, struct mg_conf *c)
 			else
 				mg_strlcpy(c->mode, v, sizeof(c->mode));
 		} else if (!strcmp(k, "watch_status")) {
-			int b = parse_bool(v);
+			int b = mg_parse_bool(v);
 			if (b < 0)
 				mg_warn("%s:%d: watch_status must be yes or no", path, lineno);
 			else

@@ -1,6 +1,5 @@
 /* Status-file and hook-XML parsing (see domstatus.h): a pure function over a buffer (no
  * netlink, no BPF), so the unit tests can feed it samples. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,19 +7,6 @@
 #include "domstatus.h"
 #include "libvirt_xml.h"
 #include "util.h"
-
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
 
 static bool is_el(const xmlNode *n, const char *name)
 {
@@ -72,15 +58,6 @@ static void text(const xmlNode *n, char *out, size_t size)
 	xmlFree(v);
 }
 
-static int yesno(const char *s)
-{
-	if (!strcmp(s, "yes") || !strcmp(s, "1") || !strcmp(s, "true"))
-		return 1;
-	if (!strcmp(s, "no") || !strcmp(s, "0") || !strcmp(s, "false"))
-		return 0;
-	return -1;
-}
-
 /* <privateData><created/></privateData> (newer libvirt): an element, optionally with
  * value='yes|no' or text yes/no; an empty element means yes. */
 static int created_of(const xmlNode *iface)
@@ -94,9 +71,9 @@ static int created_of(const xmlNode *iface)
 	if (!c)
 		return -1;
 	if (attr(c, "value", v, sizeof(v)))
-		return yesno(v);
+		return mg_parse_bool(v);
 	text(c, v, sizeof(v));
-	return v[0] ? yesno(v) : 1;
+	return v[0] ? mg_parse_bool(v) : 1;
 }
 
 static void parse_iface(const xmlNode *n, struct mg_domstatus *ds)
@@ -135,7 +112,7 @@ int mg_status_parse(const char *buf, size_t len, struct mg_domstatus *ds, char *
 		err[0] = 0;
 	doc = mg_lvxml_read(buf, len, &limits, &e);
 	if (!doc) {
-		set_err(err, errsz, "%s", e.msg);
+		mg_seterr(err, errsz, "%s", e.msg);
 		return -1;
 	}
 	root = xmlDocGetRootElement(doc);
@@ -144,25 +121,25 @@ int mg_status_parse(const char *buf, size_t len, struct mg_domstatus *ds, char *
 		attr(root, "state", ds->state, sizeof(ds->state));
 		attr(root, "reason", ds->reason, sizeof(ds->reason));
 		if (attr(root, "pid", tmp, sizeof(tmp)) && !mg_parse_u32(tmp, &ds->pid)) {
-			set_err(err, errsz, "<domstatus pid='%s'> is not a pid", tmp);
+			mg_seterr(err, errsz, "<domstatus pid='%s'> is not a pid", tmp);
 			goto out;
 		}
 		attr(child(root, "job"), "async", ds->job, sizeof(ds->job));
 		dom = child(root, "domain");
 		if (!dom) {
-			set_err(err, errsz, "<domstatus> without <domain>");
+			mg_seterr(err, errsz, "<domstatus> without <domain>");
 			goto out;
 		}
 	} else if (is_el(root, "domain")) {
 		dom = root;
 	} else {
-		set_err(err, errsz, "root element is <%s>, not <domstatus> or <domain>",
+		mg_seterr(err, errsz, "root element is <%s>, not <domstatus> or <domain>",
 			root ? (const char *)root->name : "");
 		goto out;
 	}
 	text(child(dom, "name"), ds->name, sizeof(ds->name));
 	if (!ds->name[0]) {
-		set_err(err, errsz, "domain without a <name>");
+		mg_seterr(err, errsz, "domain without a <name>");
 		goto out;
 	}
 	text(child(dom, "uuid"), tmp, sizeof(tmp));

@@ -52,7 +52,7 @@ static int lock(struct mg_journal *j, char *err, size_t errsz)
 {
 	while (flock(j->lockfd, LOCK_EX)) {
 		if (errno != EINTR) {
-			mg_jseterr(err, errsz, "%s/lock: flock: %s", j->dir, strerror(errno));
+			mg_seterr(err, errsz, "%s/lock: flock: %s", j->dir, strerror(errno));
 			return -1;
 		}
 	}
@@ -72,7 +72,7 @@ static int open_seg(struct mg_journal *j, uint64_t first, bool create, char *err
 	snprintf(name, sizeof(name), "seg-%016" PRIx64 ".mgj", first);
 	fd = openat(j->dirfd, name, O_RDWR | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0640);
 	if (fd < 0) {
-		mg_jseterr(err, errsz, "%s/%s: %s", j->dir, name, strerror(errno));
+		mg_seterr(err, errsz, "%s/%s: %s", j->dir, name, strerror(errno));
 		return -1;
 	}
 	if (j->segfd >= 0)
@@ -95,7 +95,7 @@ static int scan_active(struct mg_journal *j, uint64_t from, uint64_t last_seq_be
 	size_t size;
 
 	if (fstat(j->segfd, &sb)) {
-		mg_jseterr(err, errsz, "%s: fstat: %s", j->dir, strerror(errno));
+		mg_seterr(err, errsz, "%s: fstat: %s", j->dir, strerror(errno));
 		return -1;
 	}
 	if ((uint64_t)sb.st_size <= from) {
@@ -106,11 +106,11 @@ static int scan_active(struct mg_journal *j, uint64_t from, uint64_t last_seq_be
 	size = (size_t)((uint64_t)sb.st_size - from);
 	buf = malloc(size);
 	if (!buf) {
-		mg_jseterr(err, errsz, "out of memory");
+		mg_seterr(err, errsz, "out of memory");
 		return -1;
 	}
 	if (pread(j->segfd, buf, size, (off_t)from) != (ssize_t)size) {
-		mg_jseterr(err, errsz, "%s: read: %s", j->dir, strerror(errno));
+		mg_seterr(err, errsz, "%s: read: %s", j->dir, strerror(errno));
 		free(buf);
 		return -1;
 	}
@@ -120,7 +120,7 @@ static int scan_active(struct mg_journal *j, uint64_t from, uint64_t last_seq_be
 	j->end = from + st.end;
 	if (st.torn_bytes) {
 		if (ftruncate(j->segfd, (off_t)j->end)) {
-			mg_jseterr(err, errsz, "%s: cannot cut the torn tail: %s", j->dir, strerror(errno));
+			mg_seterr(err, errsz, "%s: cannot cut the torn tail: %s", j->dir, strerror(errno));
 			return -1;
 		}
 		fdatasync(j->segfd);
@@ -209,22 +209,22 @@ int mg_journal_open(struct mg_journal *j, const struct mg_journal_opts *o, char 
 	j->segment_bytes = o && o->segment_bytes ? o->segment_bytes : MG_J_DEFAULT_SEGMENT;
 	j->retain_bytes = o && o->retain_bytes ? o->retain_bytes : MG_J_DEFAULT_RETAIN;
 	if (strlen(dir) >= sizeof(j->dir)) {
-		mg_jseterr(err, errsz, "journal directory name too long");
+		mg_seterr(err, errsz, "journal directory name too long");
 		return -1;
 	}
 	strcpy(j->dir, dir);
 	if (mg_mkdir_p(dir, 0750)) {
-		mg_jseterr(err, errsz, "cannot create %s: %s", dir, strerror(errno));
+		mg_seterr(err, errsz, "cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (j->dirfd < 0) {
-		mg_jseterr(err, errsz, "%s: %s", dir, strerror(errno));
+		mg_seterr(err, errsz, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	j->lockfd = openat(j->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (j->lockfd < 0) {
-		mg_jseterr(err, errsz, "%s/lock: %s", dir, strerror(errno));
+		mg_seterr(err, errsz, "%s/lock: %s", dir, strerror(errno));
 		goto fail;
 	}
 	if (lock(j, err, errsz))
@@ -302,17 +302,17 @@ int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uin
 	int rc = -1;
 
 	if (j->lockfd < 0) {
-		mg_jseterr(err, errsz, "journal not open");
+		mg_seterr(err, errsz, "journal not open");
 		return -1;
 	}
 	if (len > MG_J_MAX_PAYLOAD || type == 0 || type > 0xffff || verdict > 0xff) {
-		mg_jseterr(err, errsz, "record too large (%zu bytes) or bad type", len);
+		mg_seterr(err, errsz, "record too large (%zu bytes) or bad type", len);
 		return -1;
 	}
 	if (reclen > sizeof(stackbuf)) {
 		rec = malloc(reclen);
 		if (!rec) {
-			mg_jseterr(err, errsz, "out of memory");
+			mg_seterr(err, errsz, "out of memory");
 			return -1;
 		}
 	}
@@ -345,7 +345,7 @@ int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uin
 		if (ftruncate(j->segfd, (off_t)j->end)) {
 			/* the next holder cuts it as a torn tail */
 		}
-		mg_jseterr(err, errsz, "%s: write: %s", j->dir, strerror(e));
+		mg_seterr(err, errsz, "%s: write: %s", j->dir, strerror(e));
 		goto unlock;
 	}
 	j->end += reclen;
@@ -353,7 +353,7 @@ int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uin
 	state_write(j);
 	if (flags & MG_JA_SYNC) {
 		if (fdatasync(j->segfd)) {
-			mg_jseterr(err, errsz, "%s: fdatasync: %s", j->dir, strerror(errno));
+			mg_seterr(err, errsz, "%s: fdatasync: %s", j->dir, strerror(errno));
 			goto unlock;
 		}
 		j->syncs++;

@@ -152,7 +152,7 @@ int mg_journal_commit_shared(struct mg_journal *j);
 uint64_t mg_journal_disk_bytes(const char *dir);
 
 /* Internal to journal.c / journal_read.c: segment listing (sorted by first seq), the
- * record CRC, and error text. */
+ * record CRC. */
 struct mg_jseg {
 	uint64_t first;
 	char *path;
@@ -160,6 +160,5 @@ struct mg_jseg {
 int mg_journal_list_segs(const char *dir, struct mg_jseg **out, size_t *n, char *err,
 			 size_t errsz);
 uint32_t mg_jrec_crc(const struct mg_jhdr *h, const void *payload);
-void mg_jseterr(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -2,6 +2,7 @@
  * scanning segments, listing a journal directory. The appender is journal.c. See
  * journal.h and docs/journal.md. No global state. */
 #include "journal.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,16 +33,6 @@ int mg_jtype_parse(const char *s)
 	return -1;
 }
 
-void mg_jseterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- CRC32C (Castagnoli) ------------------------------------------------------------ */
 
@@ -175,13 +166,13 @@ int mg_journal_scan_file(const char *path, mg_jscan_cb cb, void *ctx,
 	memset(st, 0, sizeof(*st));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &sb)) {
-		mg_jseterr(err, errsz, "%s: %s", path, strerror(errno));
+		mg_seterr(err, errsz, "%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		mg_jseterr(err, errsz, "%s: not a regular file", path);
+		mg_seterr(err, errsz, "%s: not a regular file", path);
 		close(fd);
 		return -1;
 	}
@@ -192,7 +183,7 @@ int mg_journal_scan_file(const char *path, mg_jscan_cb cb, void *ctx,
 	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED) {
-		mg_jseterr(err, errsz, "%s: mmap: %s", path, strerror(errno));
+		mg_seterr(err, errsz, "%s: mmap: %s", path, strerror(errno));
 		return -1;
 	}
 	madvise(map, (size_t)sb.st_size, MADV_SEQUENTIAL);
@@ -234,7 +225,7 @@ int mg_journal_list_segs(const char *dir, struct mg_jseg **out, size_t *n, char 
 	*out = NULL;
 	*n = 0;
 	if (!dp) {
-		mg_jseterr(err, errsz, "%s: %s", dir, strerror(errno));
+		mg_seterr(err, errsz, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	while ((d = readdir(dp))) {
@@ -263,7 +254,7 @@ oom:
 	for (size_t i = 0; i < cnt; i++)
 		free(v[i].path);
 	free(v);
-	mg_jseterr(err, errsz, "out of memory");
+	mg_seterr(err, errsz, "out of memory");
 	return -1;
 }
 
@@ -282,7 +273,7 @@ int mg_journal_segments(const char *dir, char ***paths, size_t *n, char *err, si
 			for (size_t i = 0; i < cnt; i++)
 				free(v[i].path);
 			free(v);
-			mg_jseterr(err, errsz, "out of memory");
+			mg_seterr(err, errsz, "out of memory");
 			return -1;
 		}
 		for (size_t i = 0; i < cnt; i++)

@@ -396,6 +396,29 @@ int mg_trigger_link_delete(void)
 	return rc ? -EIO : 0;
 }
 
+/* Load-attach-trigger-verify: does the guard see netlink sends (the route_sends counter
+ * moves over `sends` test messages)? Does the deletion path report a test veth deletion? */
+static bool guard_runs(struct mg_state *st, int sends)
+{
+	struct mg_stats before, after;
+
+	mg_stats_sum(st->stats_fd, &before);
+	for (int i = 0; i < sends; i++)
+		mg_trigger_route_send();
+	mg_stats_sum(st->stats_fd, &after);
+	return after.route_sends > before.route_sends;
+}
+
+static bool delete_path_reports(struct mg_state *st)
+{
+	struct mg_stats before, after;
+
+	mg_stats_sum(st->stats_fd, &before);
+	mg_trigger_link_delete();
+	mg_stats_sum(st->stats_fd, &after);
+	return after.deletions > before.deletions;
+}
+
 /* Deletion path: fentry/fexit on the unregister function and on what tells the path
  * apart. Attached, pinned, then verified by deleting a veth pair (load-attach-trigger-
  * verify: the deletion counter must move). */
@@ -412,7 +435,6 @@ static void attach_delete_path(struct mg_state *st)
 		{ skel->progs.mg_tun_close_enter, PIN_LINK_DEL("tunclose") },
 		{ skel->progs.mg_tun_close_exit, PIN_LINK_DEL("tunclose_exit") },
 	};
-	struct mg_stats before, after;
 	char missing[160] = "";
 	size_t i;
 
@@ -445,10 +467,7 @@ static void attach_delete_path(struct mg_state *st)
 				bpf_obj_pin(bpf_program__fd(pp[i]), del_probes[i].prog);
 		}
 	}
-	mg_stats_sum(st->stats_fd, &before);
-	mg_trigger_link_delete();
-	mg_stats_sum(st->stats_fd, &after);
-	st->feat.delete_verified = after.deletions > before.deletions;
+	st->feat.delete_verified = delete_path_reports(st);
 	snprintf(st->feat.monitor_reason, sizeof(st->feat.monitor_reason),
 		 "%s%s%s", st->feat.delete_verified ?
 		 "fentry on the unregister path, seen reporting a test veth deletion" :
@@ -461,7 +480,6 @@ static void attach_delete_path(struct mg_state *st)
 static int attach_and_verify(struct mg_state *st)
 {
 	struct guard_bpf *skel = st->skel;
-	struct mg_stats before, after;
 	struct bpf_link *lsm;
 	int i;
 
@@ -473,11 +491,7 @@ static int attach_and_verify(struct mg_state *st)
 	}
 	skel->links.mg_netlink_send = lsm;
 	st->feat.lsm_loaded = true;
-	mg_stats_sum(st->stats_fd, &before);
-	for (i = 0; i < 3; i++)
-		mg_trigger_route_send();
-	mg_stats_sum(st->stats_fd, &after);
-	if (after.route_sends <= before.route_sends) {
+	if (!guard_runs(st, 3)) {
 		snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
 			 "lsm/netlink_send attached but never ran on a netlink message%s",
 			 st->feat.lsm_bpf_listed ? "" : " (\"bpf\" is not in the kernel's lsm= list)");
@@ -573,15 +587,8 @@ int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
 			st->enforcing = true;
 			st->feat.lsm_loaded = true;
 			st->feat.expiry_attached = path_exists(PIN_LINK_UNREG) && path_exists(PIN_LINK_NETNS);
-			struct mg_stats before, after;
-			mg_stats_sum(st->stats_fd, &before);
-			mg_trigger_route_send();
-			mg_stats_sum(st->stats_fd, &after);
-			st->feat.lsm_verified = after.route_sends > before.route_sends;
-			mg_stats_sum(st->stats_fd, &before);
-			mg_trigger_link_delete();
-			mg_stats_sum(st->stats_fd, &after);
-			st->feat.delete_verified = after.deletions > before.deletions;
+			st->feat.lsm_verified = guard_runs(st, 1);
+			st->feat.delete_verified = delete_path_reports(st);
 			snprintf(st->feat.monitor_reason, sizeof(st->feat.monitor_reason),
 				 "adopted pinned deletion-path probes%s", st->feat.delete_verified ?
 				 ", seen reporting a test veth deletion" : " (they did not report a test deletion)");

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,26 @@ bool mg_parse_u32(const char *s, uint32_t *out)
 		return false;
 	*out = (uint32_t)v;
 	return true;
+}
+
+int mg_parse_bool(const char *s)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "1") || !strcmp(s, "true"))
+		return 1;
+	if (!strcmp(s, "no") || !strcmp(s, "0") || !strcmp(s, "false"))
+		return 0;
+	return -1;
+}
+
+void mg_seterr(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errsz)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
 }
 
 int mg_uuid_parse(const char *s, uint8_t out[16])

@@ -34,6 +34,12 @@ int mg_parse_size(const char *s, size_t *out);
 /* An unsigned decimal that fits 32 bits; false on anything else. */
 bool mg_parse_u32(const char *s, uint32_t *out);
 
+/* "yes"/"1"/"true" -> 1, "no"/"0"/"false" -> 0, anything else -1. */
+int mg_parse_bool(const char *s);
+
+/* printf into a caller's error buffer (nothing when err is NULL or errsz 0). */
+void mg_seterr(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* uuid text <-> 16 bytes; format gives "" for the all-zero uuid. */
 int mg_uuid_parse(const char *s, uint8_t out[16]);
 void mg_uuid_format(const uint8_t in[16], char out[37]);
