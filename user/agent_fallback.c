@@ -312,7 +312,8 @@ void agent_fallback_start(struct agent *a, const char *kernel_why)
 {
 	struct mg_stats before, after;
 	const char *why = NULL;
-	char buf[160];
+	char buf[256], tfs[128];
+	int err;
 
 	a->fb = fallback_bpf__open();
 	if (!a->fb) {
@@ -323,9 +324,10 @@ void agent_fallback_start(struct agent *a, const char *kernel_why)
 		snprintf(buf, sizeof(buf), "the kernel refused the syscall tracepoint programs (%s)",
 			 strerror(errno));
 		why = buf;
-	} else if (fallback_bpf__attach(a->fb)) {
-		snprintf(buf, sizeof(buf), "cannot attach to syscalls/sys_enter_sendmsg|sendto (%s)",
-			 strerror(errno));
+	} else if ((err = mg_ensure_tracefs(tfs, sizeof(tfs))) < 0 ||
+		   (err = fallback_bpf__attach(a->fb))) {
+		snprintf(buf, sizeof(buf), "cannot attach to syscalls/sys_enter_sendmsg|sendto (%s; %.120s)",
+			 strerror(-err), tfs);
 		why = buf;
 	} else if (ring_buffer__add(a->rb, bpf_map__fd(a->fb->maps.mg_fb_events), on_fb_event, a)) {
 		why = "cannot read the fallback ring buffer";
@@ -343,9 +345,10 @@ void agent_fallback_start(struct agent *a, const char *kernel_why)
 	if (!why) {
 		a->monitor_mode = "fallback";
 		snprintf(a->monitor_reason, sizeof(a->monitor_reason),
-			 "syscall tracepoints (sendmsg/sendto on NETLINK_ROUTE) joined with rtnetlink "
-			 "notifications, seen reporting a test RTM_DELLINK; flag-only, agent's netns "
-			 "only, no refusals; no kernel deletion path: %.200s", kernel_why);
+			 "syscall tracepoints sys_enter_sendmsg/sys_enter_sendto attached (%.60s), "
+			 "NETLINK_ROUTE sends joined with rtnetlink notifications, seen reporting a "
+			 "test RTM_DELLINK; flag-only, agent's netns only, no refusals; no kernel "
+			 "deletion path: %.200s", tfs, kernel_why);
 		return;
 	}
 	if (a->fb) {

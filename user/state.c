@@ -297,6 +297,37 @@ static int ensure_bpffs(void)
 	return 0;
 }
 
+#define TRACEFS_MAGIC_NUMBER 0x74726163
+
+/* Tracepoint attach reads the event id from tracefs (libbpf: /sys/kernel/debug/tracing
+ * when debugfs is there, else /sys/kernel/tracing); a fresh Debian 12 host may have
+ * neither. Mount it where the system would, as bpffs is mounted above. */
+int mg_ensure_tracefs(char *what, size_t len)
+{
+	struct statfs sfs;
+
+	if (!statfs("/sys/kernel/tracing", &sfs) && sfs.f_type == TRACEFS_MAGIC_NUMBER) {
+		snprintf(what, len, "tracefs on /sys/kernel/tracing");
+		return 0;
+	}
+	/* statfs walks into debugfs's automount point, so this also mounts it there. */
+	if (!statfs("/sys/kernel/debug/tracing", &sfs) && sfs.f_type == TRACEFS_MAGIC_NUMBER) {
+		snprintf(what, len, "tracefs on /sys/kernel/debug/tracing");
+		return 0;
+	}
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL)) {
+		int err = errno;
+
+		snprintf(what, len, "tracefs not mounted and mounting it on /sys/kernel/tracing "
+			 "failed: %s", strerror(err));
+		return -err;
+	}
+	mg_info("mounted tracefs on /sys/kernel/tracing");
+	snprintf(what, len, "tracefs mounted on /sys/kernel/tracing by the agent");
+	return 1;
+}
+
 static void set_map_pins(struct guard_bpf *skel)
 {
 	struct bpf_map *maps[] = { skel->maps.mg_guarded, skel->maps.mg_counts,

@@ -6,6 +6,8 @@
 # included, prefixed) and ends with one "N passed, N failed" line summing everything.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/lib/isolate.sh
+mg_isolate "$0" "$@"    # private mount + network namespaces: never the host's agent state
 BUILD=${BUILD:-build}
 FUZZ_SECONDS=${NLPARSE_FUZZ_SECONDS:-20}
 UNIT=$BUILD/tests/test_nlparse

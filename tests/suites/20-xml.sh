@@ -4,6 +4,8 @@
 # ends with "N passed, N failed". A missing tool is a failure, never a skip.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/lib/isolate.sh
+mg_isolate "$0" "$@"    # private mount + network namespaces: never the host's agent state
 BUILD=${BUILD:-build}
 MG=$BUILD/macvguard
 ASAN=$BUILD/asan/macvguard

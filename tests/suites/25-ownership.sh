@@ -9,6 +9,8 @@
 # Ends with one "N passed, N failed" line.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/lib/isolate.sh
+mg_isolate "$0" "$@"    # private mount + network namespaces: never the host's agent state
 BUILD=${BUILD:-build}
 T=$(mktemp -d /tmp/mg-own-test.XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT

@@ -2,6 +2,8 @@
 # The agent on this machine's own kernel (no BPF LSM/fentry here): it must say so, run
 # flag-only, keep tags, and handle bad input with clear errors and exit codes.
 cd "$(dirname "$0")/../.."
+. tests/lib/isolate.sh
+mg_isolate "$0" "$@"    # private mount + network namespaces: never the host's agent state
 . tests/guest/lib.sh
 MG=${BUILD:-build}/macvguard
 OUT=$(mktemp -d /tmp/mg-host.XXXXXX)

@@ -1,9 +1,12 @@
 #!/bin/bash
 # The deletion monitor's fallback on this machine's own kernel (no fentry/LSM here; syscall
-# tracepoints load): an `ip link del` is reported with the requester's pid and comm, a
+# tracepoints load), in private namespaces and with tracefs unmounted as on a fresh host
+# (the agent must mount it): an `ip link del` is reported with the requester's pid and comm, a
 # netns teardown deletion with the requester marked unknown, and the status says which
 # mode runs and why.
 cd "$(dirname "$0")/../.."
+. tests/lib/isolate.sh
+mg_isolate "$0" "$@"    # private mount + network namespaces from here on
 . tests/guest/lib.sh
 MG=${BUILD:-build}/macvguard
 OUT=$(mktemp -d /tmp/mg-hostmon.XXXXXX)
@@ -25,13 +28,19 @@ if grep -qw bpf /sys/kernel/security/lsm 2>/dev/null; then
     fail "host kernel runs BPF LSM: the fallback is not what runs here" "$(cat /sys/kernel/security/lsm)"
 fi
 
-# Another suite's agent may hold the pid file: wait for it (60 s).
-for _ in $(seq 1 600); do
-    flock -n /run/macvguard/agent.pid true 2>/dev/null && break
-    [ -e /run/macvguard/agent.pid ] || break
-    sleep 0.1
-done
-"$MG" stop --unpin >/dev/null 2>&1
+# A fresh Debian 12 host has no tracefs mounted: take it away here (this suite's private
+# mount namespace only) so the fallback must attach without it, as it must on such a host.
+if [ -z "${MG_ISOLATED:-}" ]; then
+    fail "private mount namespace for the tracefs check" "not isolated (not root?)"
+else
+    tracefs_host=$(grep -c ' - tracefs ' /proc/1/mountinfo)
+    for m in /sys/kernel/debug/tracing /sys/kernel/debug /sys/kernel/tracing; do
+        while mountpoint -q $m 2>/dev/null; do umount $m 2>/dev/null || break; done
+    done
+    if grep -q ' - tracefs ' /proc/self/mountinfo; then
+        fail "tracefs unmounted in the suite's namespace" "$(grep ' - tracefs ' /proc/self/mountinfo | head -n 1)"
+    else ok "tracefs unmounted in the suite's namespace (as on a fresh Debian 12 host)"; fi
+fi
 "$MG" run >"$OUT/agent.log" 2>&1 &
 AGENT=$!
 for _ in $(seq 1 200); do grep -q "agent running" "$OUT/agent.log" && break; kill -0 $AGENT 2>/dev/null || break; sleep 0.1; done
@@ -43,6 +52,13 @@ if echo "$st" | grep -q "^monitor: *fallback: syscall tracepoints .*seen reporti
     ok "status: fallback monitor, verified by a test RTM_DELLINK, with the reason"
 else fail "status: fallback monitor, verified, with the reason" "$(echo "$st" | grep monitor)"; fi
 if "$MG" -j status | grep -q '"monitor":"fallback"'; then ok "status -j: monitor fallback"; else fail "status -j: monitor fallback"; fi
+if [ -n "${MG_ISOLATED:-}" ]; then
+    if echo "$st" | grep -q "^monitor: .*sys_enter_sendmsg/sys_enter_sendto attached (tracefs mounted on /sys/kernel/tracing by the agent)" &&
+       grep -q ' /sys/kernel/tracing .* - tracefs ' /proc/self/mountinfo &&
+       [ "$(grep -c ' - tracefs ' /proc/1/mountinfo)" = "$tracefs_host" ]; then
+        ok "agent mounted tracefs itself and says so in status (host's mounts unchanged)"
+    else fail "agent mounts tracefs itself and says so" "$(echo "$st" | grep monitor) / $(grep -c ' - tracefs ' /proc/self/mountinfo) here, host $(grep -c ' - tracefs ' /proc/1/mountinfo) (was $tracefs_host)"; fi
+fi
 
 "$MG" -j monitor >"$EV" 2>"$OUT/mon.err" &
 MON=$!
