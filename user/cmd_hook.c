@@ -3,17 +3,22 @@
 #include <string.h>
 #include "cmds.h"
 #include "hook.h"
+#include "util.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: macvguard hook qemu DOMAIN OP SUBOP EXTRA  (as libvirtd runs it)\n"
+		     "       macvguard hook install [--hooks-dir DIR] [--binary PATH] [--reload]\n"
+		     "       macvguard hook uninstall [--hooks-dir DIR] [--reload]\n");
+}
 
 int mg_cmd_hook(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "qemu"))
-		return mg_hook_qemu(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "install"))
-		return mg_hook_install(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "uninstall"))
-		return mg_hook_uninstall(argc - 1, argv + 1);
-	fprintf(stderr, "usage: macvguard hook qemu DOMAIN OP SUBOP EXTRA  (as libvirtd runs it)\n"
-			"       macvguard hook install [--hooks-dir DIR] [--binary PATH]\n"
-			"       macvguard hook uninstall [--hooks-dir DIR]\n");
-	return 2;
+	static const struct mg_cmd cmds[] = {
+		{ "qemu", mg_hook_qemu },
+		{ "install", mg_hook_install },
+		{ "uninstall", mg_hook_uninstall },
+	};
+
+	return mg_cmd_select(cmds, MG_ARRAY_SIZE(cmds), argc - 1, argv + 1, usage);
 }

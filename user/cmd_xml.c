@@ -283,15 +283,10 @@ static int cmd_check(int argc, char **argv)
 
 int mg_cmd_xml(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "sanitize"))
-		return cmd_sanitize(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "check"))
-		return cmd_check(argc - 1, argv + 1);
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-			  !strcmp(argv[1], "help"))) {
-		usage(stdout);
-		return 0;
-	}
-	usage(stderr);
-	return 2;
+	static const struct mg_cmd cmds[] = {
+		{ "sanitize", cmd_sanitize },
+		{ "check", cmd_check },
+	};
+
+	return mg_cmd_select(cmds, MG_ARRAY_SIZE(cmds), argc - 1, argv + 1, usage);
 }

@@ -3,6 +3,18 @@
 #ifndef MG_CMDS_H
 #define MG_CMDS_H
 
+#include <stdio.h>
+
+/* A command family's table: each entry a word and its entry point (argv[0] = the word). */
+struct mg_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+/* Runs the entry of cmds named by argv[0]; "help", "-h", "--help" call help(stdout) and
+ * return 0; no word or an unknown one calls help(stderr) and returns 2. */
+int mg_cmd_select(const struct mg_cmd *cmds, size_t n, int argc, char **argv,
+		  void (*help)(FILE *out));
+
 int mg_cmd_run(int argc, char **argv);        /* cmd_run.c */
 int mg_cmd_stop(int argc, char **argv);
 int mg_cmd_probes(int argc, char **argv);

@@ -221,7 +221,7 @@ void mg_jrec_text(json_object *r, char *out, size_t size)
 	char a[256], b[256];
 
 	if (!strcmp(type, "verdict") && !strcmp(mg_jstr(r, "record"), "delete")) {
-		/* a device went away (issue 4's deletion record), with the guard's verdict on
+		/* a device went away (a deletion record), with the guard's verdict on
 		 * the request that caused it when there was one */
 		const char *v = mg_jstr(r, "verdict"), *reason = mg_jstr(r, "reason");
 		bool guarded = *v && strcmp(v, "none");

@@ -1,47 +1,44 @@
-/* macvguard: one binary, bpftool/ip style subcommands. */
+/* macvguard: one binary, bpftool/ip style commands; each family (cmd_*.c) owns its
+ * words, options and help, and main only selects the family. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cmds.h"
 #include "output.h"
+#include "util.h"
 
-struct command {
-	const char *name;
-	int (*fn)(int, char **);
-	const char *help;
-};
-
-static const struct command commands[] = {
-	{ "run", mg_cmd_run, "run [--mode M] [--config F] [--status-dir D]  guard + libvirt ownership, live events" },
-	{ "stop", mg_cmd_stop, "stop [--unpin]               stop the agent; --unpin removes the guard" },
-	{ "status", mg_cmd_status, "status                       kernel features, guard mode and why" },
-	{ "tag", mg_cmd_tag, "tag IFNAME --domain D [--uuid U] --pid P [--netns N]" },
-	{ "untag", mg_cmd_untag, "untag IFNAME [--netns N]" },
-	{ "release", mg_cmd_release, "release IFNAME [--netns N]   allow its deletion" },
-	{ "links", mg_cmd_links, "links                        guarded links, owners, verdict counts" },
-	{ "mode", mg_cmd_mode, "mode [enforce|audit]" },
-	{ "monitor", mg_cmd_monitor, "monitor [-j] [--ifname N] [--domain D] [--verdict V] [--kind K]" },
-	{ "probes", mg_cmd_probes, "probes on|off                detach/re-attach the deletion-path probes" },
-	{ "xml", mg_cmd_xml, "xml sanitize|check ...       libvirt's generated-name rules" },
-	{ "journal", mg_cmd_journal, "journal [-f] [--domain D] [--ifname N] [--since T] [--until T] [--verdict V]" },
-	{ "postmortem", mg_cmd_postmortem, "postmortem [--domain D] [--since T] [--until T] [--html F] [JOURNAL...]" },
-	{ "hook", mg_cmd_hook, "hook qemu DOMAIN OP SUBOP EXTRA | hook install|uninstall [--reload]" },
+static const struct mg_cmd commands[] = {
+	{ "run", mg_cmd_run },         { "stop", mg_cmd_stop },       { "status", mg_cmd_status },
+	{ "tag", mg_cmd_tag },         { "untag", mg_cmd_untag },     { "release", mg_cmd_release },
+	{ "links", mg_cmd_links },     { "mode", mg_cmd_mode },       { "monitor", mg_cmd_monitor },
+	{ "probes", mg_cmd_probes },   { "xml", mg_cmd_xml },         { "journal", mg_cmd_journal },
+	{ "postmortem", mg_cmd_postmortem }, { "hook", mg_cmd_hook },
 };
 
 static void usage(FILE *out)
 {
-	size_t i;
-
-	fprintf(out, "usage: macvguard [-j] [-v] COMMAND [ARGS]\n\n"
-		     "  -j  JSON output    -v  verbose    --journal-dir DIR  (or $MACVGUARD_JOURNAL_DIR)\n"
-		     "\ncommands:\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %s\n", commands[i].help);
+	fputs("usage: macvguard [-j] [-v] COMMAND [ARGS]\n\n"
+	      "  -j  JSON output    -v  verbose    --journal-dir DIR  (or $MACVGUARD_JOURNAL_DIR)\n"
+	      "\ncommands:\n"
+	      "  run [--mode M] [--config F] [--status-dir D]  guard + libvirt ownership, live events\n"
+	      "  stop [--unpin]               stop the agent; --unpin removes the guard\n"
+	      "  status                       kernel features, guard mode and why\n"
+	      "  tag IFNAME --domain D [--uuid U] --pid P [--netns N]\n"
+	      "  untag IFNAME [--netns N]\n"
+	      "  release IFNAME [--netns N]   allow its deletion\n"
+	      "  links                        guarded links, owners, verdict counts\n"
+	      "  mode [enforce|audit]\n"
+	      "  monitor [-j] [--ifname N] [--domain D] [--verdict V] [--kind K]\n"
+	      "  probes on|off                detach/re-attach the deletion-path probes\n"
+	      "  xml sanitize|check ...       libvirt's generated-name rules\n"
+	      "  journal [-f] [--domain D] [--ifname N] [--since T] [--until T] [--verdict V]\n"
+	      "  postmortem [--domain D] [--since T] [--until T] [--html F] [JOURNAL...]\n"
+	      "  hook qemu DOMAIN OP SUBOP EXTRA | hook install|uninstall [--reload]\n", out);
 }
 
 int main(int argc, char **argv)
 {
 	int i = 1;
-	size_t c;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
@@ -52,27 +49,13 @@ int main(int argc, char **argv)
 			setenv("MACVGUARD_JOURNAL_DIR", argv[i] + 14, 1);
 		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
 			mg_verbose = true;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			break;   /* mg_cmd_select prints the help */
+		else {
 			mg_err("unknown option %s", argv[i]);
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (i >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[i], "help")) {
-		usage(stdout);
-		return 0;
-	}
-	for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-		if (!strcmp(argv[i], commands[c].name))
-			return commands[c].fn(argc - i, argv + i);
-	mg_err("unknown command '%s'", argv[i]);
-	usage(stderr);
-	return 2;
+	return mg_cmd_select(commands, MG_ARRAY_SIZE(commands), argc - i, argv + i, usage);
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# XML rules (issue 3): libvirt's generated-name rule, `macvguard xml`, the qemu hook.
+# XML rules: libvirt's generated-name rule, `macvguard xml`, the qemu hook.
 # Host only, no root needed. Prints "ok - NAME" / "not ok - NAME: reason" per check and
 # ends with "N passed, N failed". A missing tool is a failure, never a skip.
 set -u
