@@ -21,6 +21,7 @@
 #include "agent_emit.h"
 #include "agent_fallback.h"
 #include "agent_newlinks.h"
+#include "kernel_probe.h"
 #include "fallback.skel.h"
 
 /* ifindex -> name of the agent's netns, kept from RTM_NEWLINK (a lower device may be

@@ -9,6 +9,7 @@
 #include "output.h"
 #include "paths.h"
 #include "pidfile.h"
+#include "kernel_probe.h"
 #include "state.h"
 
 int mg_cmd_mode(int argc, char **argv)

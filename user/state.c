@@ -4,16 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "kernel_probe.h"
 #include "state.h"
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
@@ -69,30 +67,6 @@ bool mg_state_lsm_pinned(void)
 	return path_exists(PIN_LINK_LSM);
 }
 
-void mg_features_probe_static(struct mg_features *f)
-{
-	struct utsname u;
-	char buf[512] = "";
-	FILE *fp;
-
-	if (uname(&u) == 0)
-		snprintf(f->kernel, sizeof(f->kernel), "%s", u.release);
-	f->btf_vmlinux = path_exists("/sys/kernel/btf/vmlinux");
-	fp = fopen("/sys/kernel/security/lsm", "re");
-	if (fp) {
-		if (fgets(buf, sizeof(buf), fp)) {
-			char *tok, *save = NULL;
-			for (tok = strtok_r(buf, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save))
-				if (!strcmp(tok, "bpf"))
-					f->lsm_bpf_listed = true;
-		}
-		fclose(fp);
-	}
-	/* Module BTF is what CO-RE needs to read queue counts (built-in: vmlinux BTF). */
-	f->btf_macvtap = path_exists("/sys/kernel/btf/macvtap");
-	f->btf_tun = path_exists("/sys/kernel/btf/tun");
-}
-
 int mg_config_get(int config_fd, struct mg_config *cfg)
 {
 	__u32 zero = 0;
@@ -138,37 +112,6 @@ int mg_stats_sum(int stats_fd, struct mg_stats *out)
 	}
 	free(per);
 	return 0;
-}
-
-int mg_trigger_route_send(void)
-{
-	/* Two requests in one send: the guard's fast path only skips single requests, so
-	 * this batch is always counted (route_sends) when the program runs. */
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req[2] = {};
-	int fd, rc = 0, i;
-	char buf[8192];
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	for (i = 0; i < 2; i++) {
-		req[i].nh.nlmsg_len = sizeof(req[i]);
-		req[i].nh.nlmsg_type = RTM_GETLINK;
-		req[i].nh.nlmsg_flags = NLM_F_REQUEST;
-		req[i].nh.nlmsg_seq = (unsigned)i + 1;
-		req[i].ifi.ifi_family = AF_UNSPEC;
-		req[i].ifi.ifi_index = 1;
-	}
-	if (send(fd, req, sizeof(req), 0) < 0)
-		rc = -errno;
-	else
-		while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-			;
-	close(fd);
-	return rc;
 }
 
 static int open_pinned_maps(struct mg_state *st)
@@ -274,60 +217,6 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
-
-/* Pins need bpffs on /sys/fs/bpf; mount it when the system did not (as bpftool does). */
-static int ensure_bpffs(void)
-{
-	struct statfs sfs;
-
-	if (statfs("/sys/fs/bpf", &sfs) || sfs.f_type != BPF_FS_MAGIC_NUMBER) {
-		mkdir("/sys/fs/bpf", 0700);
-		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
-			mg_err("cannot mount bpffs on /sys/fs/bpf: %s", strerror(errno));
-			return -errno;
-		}
-		mg_info("mounted bpffs on /sys/fs/bpf");
-	}
-	if (mkdir(MG_PIN_DIR, 0700) && errno != EEXIST) {
-		mg_err("cannot create %s: %s (is bpffs mounted on /sys/fs/bpf?)", MG_PIN_DIR,
-		       strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
-#define TRACEFS_MAGIC_NUMBER 0x74726163
-
-/* Tracepoint attach reads the event id from tracefs (libbpf: /sys/kernel/debug/tracing
- * when debugfs is there, else /sys/kernel/tracing); a fresh Debian 12 host may have
- * neither. Mount it where the system would, as bpffs is mounted above. */
-int mg_ensure_tracefs(char *what, size_t len)
-{
-	struct statfs sfs;
-
-	if (!statfs("/sys/kernel/tracing", &sfs) && sfs.f_type == TRACEFS_MAGIC_NUMBER) {
-		snprintf(what, len, "tracefs on /sys/kernel/tracing");
-		return 0;
-	}
-	/* statfs walks into debugfs's automount point, so this also mounts it there. */
-	if (!statfs("/sys/kernel/debug/tracing", &sfs) && sfs.f_type == TRACEFS_MAGIC_NUMBER) {
-		snprintf(what, len, "tracefs on /sys/kernel/debug/tracing");
-		return 0;
-	}
-	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL)) {
-		int err = errno;
-
-		snprintf(what, len, "tracefs not mounted and mounting it on /sys/kernel/tracing "
-			 "failed: %s", strerror(err));
-		return -err;
-	}
-	mg_info("mounted tracefs on /sys/kernel/tracing");
-	snprintf(what, len, "tracefs mounted on /sys/kernel/tracing by the agent");
-	return 1;
-}
-
 static void set_map_pins(struct guard_bpf *skel)
 {
 	struct bpf_map *maps[] = { skel->maps.mg_guarded, skel->maps.mg_counts,
@@ -398,33 +287,6 @@ static int pin_link(struct bpf_link *link, const char *path)
 		return -errno;
 	}
 	return 0;
-}
-
-/* A veth pair made and deleted through rtnetlink: the deletion path's trigger. */
-int mg_trigger_link_delete(void)
-{
-	struct nl_sock *sk = nl_socket_alloc();
-	struct rtnl_link *l;
-	char name[IFNAMSIZ], peer[IFNAMSIZ];
-	int rc;
-
-	if (!sk)
-		return -ENOMEM;
-	if (nl_connect(sk, NETLINK_ROUTE)) {
-		nl_socket_free(sk);
-		return -EIO;
-	}
-	snprintf(name, sizeof(name), "mgprobe%d", (int)getpid() % 100000);
-	snprintf(peer, sizeof(peer), "mgprobp%d", (int)getpid() % 100000);
-	rc = rtnl_link_veth_add(sk, name, peer, getpid());
-	if (rc == 0) {
-		l = rtnl_link_alloc();
-		rtnl_link_set_name(l, name);
-		rc = rtnl_link_delete(sk, l);
-		rtnl_link_put(l);
-	}
-	nl_socket_free(sk);
-	return rc ? -EIO : 0;
 }
 
 /* Load-attach-trigger-verify: does the guard see netlink sends (the route_sends counter
@@ -604,7 +466,7 @@ int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
 	init_fds(st);
 	mg_features_probe_static(&st->feat);
 	libbpf_set_print(libbpf_quiet);
-	rc = ensure_bpffs();
+	rc = mg_ensure_bpffs();
 	if (rc)
 		return rc;
 	drop_foreign_pins();

@@ -50,18 +50,10 @@ int mg_state_unpin(void);
 bool mg_state_pinned(void);
 bool mg_state_lsm_pinned(void);
 
-void mg_features_probe_static(struct mg_features *f);
 int mg_config_get(int config_fd, struct mg_config *cfg);
 int mg_config_set_mode(int config_fd, unsigned mode);
 int mg_stats_sum(int stats_fd, struct mg_stats *out);
 
-/* Make tracefs reachable for tracepoint attach (mounting it on /sys/kernel/tracing when
- * the system did not); says what in WHAT. 1 = mounted now, 0 = was there, -errno. */
-int mg_ensure_tracefs(char *what, size_t len);
-/* Send one RTM_GETLINK on a NETLINK_ROUTE socket (the guard's liveness trigger). */
-int mg_trigger_route_send(void);
-/* Create and delete a veth pair (the deletion path's liveness trigger). */
-int mg_trigger_link_delete(void);
 /* Detach (false) or re-attach (true) the pinned deletion-path probes; returns how many. */
 int mg_delete_probes(bool on);
 
