@@ -1,3 +1,5 @@
+/* Guard events rendered one way for every consumer: the text line and the JSON object
+ * (agent stdout, `monitor`), filters, and the synthetic "lost N" record. */
 #include <errno.h>
 #include <string.h>
 #include "events.h"

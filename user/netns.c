@@ -1,3 +1,4 @@
+/* Network namespaces by name (/run/netns) and by cookie (SO_NETNS_COOKIE, the guard's key). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

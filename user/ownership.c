@@ -1,5 +1,5 @@
-/* Ownership from libvirt's status files and hooks: tagging, untagging, reconciling,
- * and the teardown windows the hook records (see ownership.h, docs/libvirt.md). */
+/* Ownership from libvirt's status files and hooks: tagging, untagging, reconciling
+ * (see ownership.h, docs/libvirt.md; the teardown windows are teardown.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <net/if.h>

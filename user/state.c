@@ -1,3 +1,5 @@
+/* The guard's BPF state (see state.h): load with only the programs this kernel takes,
+ * attach, verify by trigger, pin under MG_PIN_DIR, adopt an earlier agent's pins, unpin. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
