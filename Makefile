@@ -23,9 +23,12 @@ USER_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(CFLAGS) \
 BPF_CFLAGS  = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -Ivmlinux -Ibpf -I$(BUILD)
 
+# Each bpf/*.bpf.c compiles to $(BUILD)/*.bpf.o; the guard's files are then linked into
+# one object, $(BUILD)/guard.bpf.o (skeleton guard_bpf). fallback.bpf.o stands alone.
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
-BPF_SKELS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+GUARD_OBJS := $(BUILD)/guard_request.bpf.o $(BUILD)/guard_resolve.bpf.o $(BUILD)/monitor.bpf.o
+BPF_SKELS  := $(BUILD)/guard.skel.h $(BUILD)/fallback.skel.h
 BPF_HDRS   := $(wildcard bpf/*.h)
 USER_SRCS  := $(wildcard user/*.c)
 USER_HDRS  := $(wildcard user/*.h)
@@ -44,9 +47,17 @@ $(DEPS_STAMP): scripts/packages-build.txt scripts/deps.sh
 deps-test: deps
 	scripts/deps.sh test
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h | $(DEPS_STAMP)
+# Header dependencies come from clang (-MMD -MP), in $(BUILD)/*.bpf.d.
+$(BUILD)/%.bpf.o: bpf/%.bpf.c vmlinux/vmlinux.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(BPF_OBJS:.o=.d)
+
+# libbpf's static linker: one map per __weak definition in maps.bpf.h, extern functions
+# resolved across files.
+$(BUILD)/guard.bpf.o: $(GUARD_OBJS)
+	$(BPFTOOL) gen object $@ $^
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(notdir $(basename $(basename $<)))_bpf > $@.tmp
@@ -112,7 +123,7 @@ clean:
 	rm -rf $(BUILD)/obj $(BUILD)/*.o $(BUILD)/*.skel.h $(BUILD)/macvguard $(BUILD)/tests
 
 # Keep generated BPF objects and skeletons (make would delete them as intermediates).
-.SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
+.SECONDARY: $(BPF_OBJS) $(BUILD)/guard.bpf.o $(BPF_SKELS)
 
 -include tests/tests.mk
 -include tests/tools/tools.mk
