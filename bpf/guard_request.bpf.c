@@ -25,6 +25,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define MG_EPERM          1
 #define MG_NS_PER_TICK    10000000ULL  /* NSEC_PER_SEC / USER_HZ (100) */
 
+/* ---- verdicts: one guarded link at a time ---- */
+
+/* enforce or audit, as the agent set it (enforce until it has). */
 static __always_inline __u32 mg_mode(void)
 {
 	__u32 zero = 0;
@@ -33,6 +36,7 @@ static __always_inline __u32 mg_mode(void)
 	return c ? c->mode : MG_MODE_ENFORCE;
 }
 
+/* Is any link tagged at all? (an unreadable request is refused only then) */
 static long mg_any_cb(struct bpf_map *map, const void *key, void *value, void *ctx)
 {
 	*(int *)ctx = 1;
@@ -47,7 +51,7 @@ static __always_inline int mg_anything_guarded(void)
 	return found;
 }
 
-/* Queues held open on a macvtap or tun device, read from the kernel right now. */
+/* Per-link verdict counters (mg_counts), created on first use. */
 static __always_inline void mg_count(const struct mg_link_key *key, __u8 verdict)
 {
 	struct mg_counts *c = bpf_map_lookup_elem(&mg_counts, key);
@@ -68,7 +72,7 @@ static __always_inline void mg_count(const struct mg_link_key *key, __u8 verdict
 		__sync_fetch_and_add(&c->allow, 1);
 }
 
-/* Fill the requester part of an event. */
+/* The request's part of an event: the requester as the hook saw it, and the message. */
 static __always_inline void mg_event_requester(struct mg_event *e, struct mg_walk *w)
 {
 	e->ts_boot_ns = bpf_ktime_get_boot_ns();
@@ -83,6 +87,22 @@ static __always_inline void mg_event_requester(struct mg_event *e, struct mg_wal
 	e->action = w->action;
 	e->mode = (__u8)w->mode;
 	__builtin_memcpy(e->req_name, w->req, sizeof(e->req_name));
+}
+
+/* Teardown attribution: the domain whose libvirt teardown this thread (or, thread
+ * unknown, process) runs, from the windows `macvguard hook` opens in mg_teardown. */
+static __always_inline void mg_teardown_attribute(struct mg_event *e, struct mg_walk *w)
+{
+	__u32 tkey = w->tid;
+	struct mg_teardown *td = bpf_map_lookup_elem(&mg_teardown, &tkey);
+
+	if (!td) {
+		tkey = w->tgid;
+		td = bpf_map_lookup_elem(&mg_teardown, &tkey);
+	}
+	if (td && td->tgid == w->tgid && (td->tid == 0 || td->tid == w->tid) &&
+	    td->until_ns == 0)
+		__builtin_memcpy(e->teardown, td->domain, sizeof(e->teardown));
 }
 
 /*
@@ -140,19 +160,7 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 	}
 	__builtin_memcpy(e->domain, tag->domain, sizeof(e->domain));
 	__builtin_memcpy(e->uuid, tag->uuid, sizeof(e->uuid));
-	/* A libvirt teardown in progress on this thread (or, thread unknown, process)? */
-	{
-		__u32 tkey = w->tid;
-		struct mg_teardown *td = bpf_map_lookup_elem(&mg_teardown, &tkey);
-
-		if (!td) {
-			tkey = w->tgid;
-			td = bpf_map_lookup_elem(&mg_teardown, &tkey);
-		}
-		if (td && td->tgid == w->tgid && (td->tid == 0 || td->tid == w->tid) &&
-		    td->until_ns == 0)
-			__builtin_memcpy(e->teardown, td->domain, sizeof(e->teardown));
-	}
+	mg_teardown_attribute(e, w);
 	if (w->action == MG_ACT_DELETE && verdict != MG_V_DENY) {
 		/* Allowed: the deletion record it leads to carries this verdict (one record
 		 * per act); fexit/rtnl_dellink reports it if no deletion follows. */
@@ -209,6 +217,8 @@ __noinline int mg_report_unreadable(struct mg_walk *w, __u32 how)
 	MG_STAT_INC(events);
 	return 0;
 }
+
+/* ---- the batch walk ---- */
 
 /* Parse the link request at w->msg_off into w->m (own frame: the walk state is big). */
 __noinline int mg_parse_msg(struct mg_walk *w, __u32 len, __u32 type)

@@ -20,8 +20,10 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define MG_MAX_UNREG      (1u << 16)   /* devices on one unregister list we walk */
 
-/* ---- deletion path: every device that goes, and tag expiry ---- */
+/* ---- one device ---- */
 
+/* A tagged device leaving its netns (fentry on the netns move): the tag expires, with a
+ * GONE record. The key is the netns cookie, so the tag would not follow it anyway. */
 static __always_inline void mg_expire_dev(__u64 dev)
 {
 	struct mg_link_key key = {};
@@ -161,6 +163,8 @@ __noinline int mg_report_dev(__u64 dev, __u32 path)
 	}
 	return 0;
 }
+
+/* ---- the unregister list, and what the thread is doing ---- */
 
 struct mg_unreg_ctx {
 	__u64 head;
