@@ -6,7 +6,7 @@
 #   make fuzz       every fuzzer, longer (FUZZ_SECONDS, default 600)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from a BTF file (BTF=/sys/kernel/btf/vmlinux)
 #
-# Layout of the build: bpf/*.bpf.c -> BPF objects -> skeletons; user/*.c except main.c ->
+# Layout of the build: bpf/*.bpf.c -> BPF objects -> (guard: linked) -> skeletons; user/*.c except main.c ->
 # build/libmg.a (and build/asan/libmg.a, with ASan/UBSan), which the binary, the unit
 # tests and the fuzzers link. Test build rules live in tests/tests.mk.
 
@@ -31,9 +31,12 @@ SAN_FLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 BPF_CFLAGS  = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror $(DEPFLAGS) \
               -Ivmlinux -Ibpf -I$(BUILD)
 
+# Each bpf/*.bpf.c compiles to $(BUILD)/*.bpf.o; the guard's files are then linked into
+# one object, $(BUILD)/guard.bpf.o (skeleton guard_bpf). fallback.bpf.o stands alone.
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
-BPF_SKELS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+GUARD_OBJS := $(BUILD)/guard_request.bpf.o $(BUILD)/guard_resolve.bpf.o $(BUILD)/monitor.bpf.o
+BPF_SKELS  := $(BUILD)/guard.skel.h $(BUILD)/fallback.skel.h
 LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 SAN_OBJS   := $(patsubst user/%.c,$(BUILD)/asan/obj/%.o,$(LIB_SRCS))
@@ -56,6 +59,11 @@ deps-test: deps
 $(BUILD)/%.bpf.o: bpf/%.bpf.c vmlinux/vmlinux.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# libbpf's static linker: one map per __weak definition in maps.bpf.h, extern functions
+# resolved across files.
+$(BUILD)/guard.bpf.o: $(GUARD_OBJS)
+	$(BPFTOOL) gen object $@ $^
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(notdir $(basename $(basename $<)))_bpf > $@.tmp
@@ -140,7 +148,7 @@ clean:
 	    $(BUILD)/libmg.a $(BUILD)/macvguard $(BUILD)/tests $(BUILD)/xml $(BUILD)/fuzz
 
 # Keep generated BPF objects and skeletons (make would delete them as intermediates).
-.SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
+.SECONDARY: $(BPF_OBJS) $(BUILD)/guard.bpf.o $(BPF_SKELS)
 
 include tests/tests.mk
 -include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/asan/obj/*.d $(BUILD)/tests/*.d \

@@ -12,11 +12,8 @@
  * Kernel reads are CO-RE probe reads; user reads are bpf_probe_read_user (the buffer was
  * just written by the sender, so it is resident; a failed read is counted, not guessed).
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
+#include "helpers.bpf.h"
 #include <bpf/bpf_tracing.h>
-#include "mg_abi.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -48,19 +45,7 @@ struct {
 	__type(value, struct mg_event);
 } mg_fb_buf SEC(".maps");
 
-static __always_inline struct mg_stats *fb_stats(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&mg_fb_stats, &zero);
-}
-
-#define FB_INC(field)                                        \
-	do {                                                 \
-		struct mg_stats *__s = fb_stats();           \
-		if (__s)                                     \
-			__sync_fetch_and_add(&__s->field, 1); \
-	} while (0)
+#define FB_INC(field) MG_STAT_INC_IN(&mg_fb_stats, field)
 
 /* The struct sock behind fd in the current task, if it is a NETLINK_ROUTE socket. */
 static __always_inline struct sock *fb_route_sock(int fd)
@@ -89,10 +74,7 @@ static __always_inline struct sock *fb_route_sock(int fd)
 static __always_inline void fb_report(struct sock *sk, const __u8 *ubuf, __u32 off,
 				      __u32 mlen, __u16 index)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
 	struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct mg_event *e;
 	__u32 zero = 0, aoff;
 	__s32 ifindex = 0;
@@ -108,15 +90,8 @@ static __always_inline void fb_report(struct sock *sk, const __u8 *ubuf, __u32 o
 	e->action = MG_ACT_DELETE;
 	e->msg_type = FB_RTM_DELLINK;
 	e->msg_index = index;
-	e->req_known = 1;
-	e->pid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
-	e->ppid = BPF_CORE_READ(parent, tgid);
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (parent)
-		bpf_probe_read_kernel_str(e->pcomm, sizeof(e->pcomm), parent->comm);
-	bpf_core_read(&e->req_netns_cookie, sizeof(e->req_netns_cookie), &net->net_cookie);
+	mg_current_requester(e);
+	e->req_netns_cookie = mg_net_cookie((__u64)net);
 	if (mlen >= FB_HDR + FB_IFI &&
 	    bpf_probe_read_user(&ifindex, sizeof(ifindex), ubuf + off + FB_HDR + 4) == 0)
 		e->target_ifindex = ifindex > 0 ? ifindex : 0;
@@ -136,10 +111,7 @@ static __always_inline void fb_report(struct sock *sk, const __u8 *ubuf, __u32 o
 		}
 		aoff += (ah[0] + 3) & ~3u;
 	}
-	if (bpf_ringbuf_output(&mg_fb_events, e, sizeof(*e), 0))
-		FB_INC(events_lost);
-	else
-		FB_INC(events);
+	mg_emit_to(&mg_fb_events, &mg_fb_stats, e);
 }
 
 static __always_inline int fb_scan(int fd, const __u8 *ubuf, __u64 len)

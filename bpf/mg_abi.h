@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define MG_ABI_VERSION      4   /* 2: deletion records; 3: teardown; 4: both */
+#define MG_ABI_VERSION      4   /* 4: mg_event with deletion records and teardown (440 B) */
 
 #define MG_IFNAMSIZ         16   /* IFNAMSIZ */
 #define MG_ALTIFNAMSIZ      128  /* ALTIFNAMSIZ */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * libFuzzer target: the input is one sendmsg batch on a NETLINK_ROUTE socket. It is walked
- * exactly as bpf/guard.bpf.c walks it (mg_loop with len/16+1 iterations over mg_msg_at,
- * mg_parse_link for each link request), under ASan/UBSan, and checked against:
+ * exactly as bpf/guard_request.bpf.c walks it (mg_loop with len/16+1 iterations over
+ * mg_msg_at, mg_parse_link for each link request), under ASan/UBSan, and checked against:
  *  - no read outside the input (ASan; the input is copied to an exact-size heap block);
  *  - the walk always ends inside its iteration bound, every step moves forward and stays
  *    inside the batch, mg_msg_at never reports ERR on the host (all reads are in bounds);
@@ -98,7 +98,7 @@ static void check_link(const struct fz_ctx *c, const struct mg_msghdr *h)
 	if (m->status == MG_PARSE_SHORT)
 		return;
 
-	/* Re-walk with a counting callback: the bound guard.bpf.c relies on holds. */
+	/* Re-walk with a counting callback: the bound guard_request.bpf.c relies on holds. */
 	{
 		static struct count_ctx cc;
 		uint32_t iters = len / MG_NLA_HDRLEN + 1;
@@ -191,7 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.src.base = copy;
 	c.src.len = (uint32_t)size;
 	c.end = -1;
-	iters = c.src.len / MG_NLMSG_HDRLEN + 1;      /* as guard.bpf.c */
+	iters = c.src.len / MG_NLMSG_HDRLEN + 1;      /* as guard_request.bpf.c */
 	n = mg_loop(iters, fz_step, &c);
 	if (c.end != MG_MSG_END)
 		FAIL("walk did not end cleanly: end %d after %ld of %u iterations (%u bytes)",

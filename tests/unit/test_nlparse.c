@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Host unit tests of the guard's netlink parsing (bpf/mg_nlparse.h) and policy
- * (bpf/mg_policy.h): crafted sendmsg batches are walked exactly as bpf/guard.bpf.c walks
- * them (mg_loop over mg_msg_at, mg_parse_link for every mg_is_link_request message).
+ * (bpf/mg_policy.h): crafted sendmsg batches are walked exactly as
+ * bpf/guard_request.bpf.c walks them (mg_loop over mg_msg_at, mg_parse_link for every
+ * mg_is_link_request message).
  *
  *   test_nlparse                      run the tests: "ok - NAME" / "not ok - NAME: detail",
  *                                     then "N passed, N failed"; exit 1 on any failure
@@ -201,7 +202,7 @@ static void attr_u32(struct buf *b, uint16_t type, uint32_t v)
 	attr(b, type, &v, 4);
 }
 
-/* ---- driving the parser the way guard.bpf.c does ---- */
+/* ---- driving the parser the way guard_request.bpf.c does ---- */
 #define MAX_LINK 256
 struct walk_result {
 	unsigned msgs;               /* messages the walk stepped over (OK from mg_msg_at) */
@@ -209,7 +210,7 @@ struct walk_result {
 	int end;                     /* last mg_msg_at status (END or ERR), -1: iterations ran out */
 	long iters;                  /* mg_loop's return */
 	uint32_t end_off;
-	uint16_t index[MAX_LINK];    /* msg_index as guard.bpf.c records it */
+	uint16_t index[MAX_LINK];    /* msg_index as guard_request.bpf.c records it */
 	uint32_t off[MAX_LINK];
 	struct mg_linkmsg m[MAX_LINK];
 };
@@ -270,7 +271,7 @@ static void write_seed(const unsigned char *p, uint32_t n)
 static void walk(const unsigned char *data, uint32_t len, struct walk_result *r)
 {
 	struct walk_ctx c;
-	uint32_t iters = len / MG_NLMSG_HDRLEN + 1;   /* as guard.bpf.c */
+	uint32_t iters = len / MG_NLMSG_HDRLEN + 1;   /* as guard_request.bpf.c */
 
 	write_seed(data, len);
 	memset(r, 0, sizeof(*r));

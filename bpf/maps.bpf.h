@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every map of the guard object (build/guard.bpf.o, skeleton guard_bpf), defined once,
+ * with the BPF-private types stored in them. guard_request.bpf.c, guard_resolve.bpf.c and
+ * monitor.bpf.c each include this file and are linked into one object (Makefile,
+ * `bpftool gen object`).
+ *
+ * The definitions are __weak: each compiled file carries an identical copy and the static
+ * linker keeps one, so all files share one map. They must stay identical across files,
+ * which including this one header guarantees.
+ *
+ * Maps shared with user space (the agent pins them) hold only mg_abi.h types: mg_guarded,
+ * mg_counts, mg_config, mg_stats, mg_events, mg_teardown. The others are the kernel side's
+ * own working state.
+ */
+#ifndef MG_MAPS_BPF_H
+#define MG_MAPS_BPF_H
+
+#include "helpers.bpf.h"
+#include "mg_nlparse.h"
+
+#define MG_SLOTS          4      /* nested (preempted) guard runs per CPU */
+#define MG_UPPER_QUEUE    512    /* devices whose uppers one deletion walks (power of 2) */
+
+/* ---- shared with user space ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_MAX_GUARDED);
+	__type(key, struct mg_link_key);
+	__type(value, struct mg_tag);
+} mg_guarded __weak SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_MAX_GUARDED);
+	__type(key, struct mg_link_key);
+	__type(value, struct mg_counts);
+} mg_counts __weak SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_config);
+} mg_config __weak SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_stats);
+} mg_stats __weak SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);   /* 4 MiB: ~9,300 records of 440 (+8) bytes, for bursts */
+} mg_events __weak SEC(".maps");
+
+/* libvirt teardown windows, written by `macvguard hook qemu D stopped|release`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct mg_teardown);
+} mg_teardown __weak SEC(".maps");
+
+/* ---- deletion monitor state ---- */
+
+/* What the current task is doing when a device goes (set by fentry on rtnl_dellink /
+ * default_device_exit_batch / tun_chr_close, nesting counted on the unregister
+ * function), keyed by thread id. */
+struct mg_task_ctx {
+	__u8  path;                  /* enum mg_path */
+	__u8  depth;                 /* unregister_netdevice_many nesting */
+	__u8  pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct mg_task_ctx);
+} mg_task __weak SEC(".maps");
+
+/* A guard verdict (allow/audit) on a delete, waiting for the deletion it allowed so the
+ * two become one record. Keyed by the requesting thread and the device. */
+struct mg_pend_key {
+	__u64 netns_cookie;
+	__u32 ifindex;
+	__u32 tid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct mg_pend_key);
+	__type(value, struct mg_event);
+} mg_pending __weak SEC(".maps");
+
+/* Threads with entries in mg_pending: fexit/rtnl_dellink walks mg_pending (every bucket of
+ * it) only for these, not on every delete. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} mg_pending_tids __weak SEC(".maps");
+
+/* One event being built on the deletion path (runs under RTNL: never nested per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_event);
+} mg_delbuf __weak SEC(".maps");
+
+/* ---- guard (request) state ---- */
+
+/* Staging for a verdict into mg_pending (helpers take map values, not the scratch). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_event);
+} mg_pendbuf __weak SEC(".maps");
+
+/* Per-request working state; too big for the 512-byte BPF stack. */
+struct mg_walk {
+	struct mg_src src;
+	struct mg_linkmsg m;
+	char  req[MG_ALTIFNAMSIZ];   /* name being resolved */
+	char  namebuf[MG_ALTIFNAMSIZ];
+	__u64 net;                   /* requester's struct net * */
+	__u64 req_cookie;
+	__u64 owner_ticks;           /* requester's start time, clock ticks */
+	__u64 ppid_tgid;
+	__u32 tgid;
+	__u32 tid;
+	__u32 msg_off;
+	__u32 mode;
+	__u16 msg_index;
+	__u8  action;
+	__u8  refused;               /* a refusal in enforce mode: stop and return -EPERM */
+	__u8  unreadable;            /* a link request we could not read to the end */
+	__u8  how;                   /* how the current target was found */
+	__u8  pad[2];
+	__u32 target_ifindex;
+	/* Queue of devices whose uppers are walked. Its indexes live here, in map memory,
+	 * not in the loop's stack context: the 6.8+ verifier re-verifies bpf_loop callbacks
+	 * until their state converges, and exact stack counters never converge. */
+	__u32 uq_cur;
+	__u32 uq_n;
+	__u64 uq_dev[MG_UPPER_QUEUE];
+	__u8  uq_depth[MG_UPPER_QUEUE];
+	struct mg_event ev;          /* the event being built */
+};
+
+struct mg_slots {
+	__u32 busy[MG_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_slots);
+} mg_slot_busy __weak SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MG_SLOTS);
+	__type(key, __u32);
+	__type(value, struct mg_walk);
+} mg_scratch __weak SEC(".maps");
+
+/* ---- the shared helpers, bound to these maps ---- */
+
+static __always_inline struct mg_stats *mg_stats_get(void)
+{
+	return mg_stats_in(&mg_stats);
+}
+
+#define MG_STAT_INC(field) MG_STAT_INC_IN(&mg_stats, field)
+
+static __always_inline void mg_emit(struct mg_event *e)
+{
+	mg_emit_to(&mg_events, &mg_stats, e);
+}
+
+#endif /* MG_MAPS_BPF_H */
