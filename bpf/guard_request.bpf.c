@@ -105,6 +105,20 @@ static __always_inline void mg_teardown_attribute(struct mg_event *e, struct mg_
 		__builtin_memcpy(e->teardown, td->domain, sizeof(e->teardown));
 }
 
+/* The common head of a request record: who sent it, and the verdict on it. */
+static __always_inline void mg_request_event(struct mg_event *e, struct mg_walk *w, __u8 verdict,
+					     __u32 how)
+{
+	__builtin_memset(e, 0, sizeof(*e));
+	mg_current_requester(e);
+	mg_event_requester(e, w);
+	e->record = MG_REC_REQUEST;
+	e->path = MG_PATH_NETLINK;
+	e->result = verdict == MG_V_DENY ? MG_RES_REFUSED : MG_RES_NONE;
+	e->how = (__u8)how;
+	e->verdict = verdict;
+}
+
 /*
  * Is dev guarded? If so, decide, count and report. Sets w->refused on a refusal in
  * enforce mode.
@@ -136,19 +150,12 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 		w->refused = 1;
 
 	e = &w->ev;
-	__builtin_memset(e, 0, sizeof(*e));
-	mg_current_requester(e);
-	mg_event_requester(e, w);
-	e->record = MG_REC_REQUEST;
-	e->path = MG_PATH_NETLINK;
-	e->result = verdict == MG_V_DENY ? MG_RES_REFUSED : MG_RES_NONE;
+	mg_request_event(e, w, verdict, how);
 	e->link_netns_cookie = key.netns_cookie;
 	e->ifindex = key.ifindex;
 	e->target_ifindex = w->target_ifindex;
 	e->owner_pid = tag->owner_pid;
 	e->queues = queues;
-	e->how = (__u8)how;
-	e->verdict = verdict;
 	e->reason = reason;
 	e->queues_state = in.queues_state;
 	bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), ((struct net_device *)dev)->name);
@@ -203,14 +210,7 @@ __noinline int mg_report_unreadable(struct mg_walk *w, __u32 how)
 		MG_STAT_INC(events_lost);
 		return 0;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
-	mg_current_requester(e);
-	mg_event_requester(e, w);
-	e->record = MG_REC_REQUEST;
-	e->path = MG_PATH_NETLINK;
-	e->result = verdict == MG_V_DENY ? MG_RES_REFUSED : MG_RES_NONE;
-	e->how = (__u8)how;
-	e->verdict = verdict;
+	mg_request_event(e, w, verdict, how);
 	e->reason = how == MG_HOW_UNRESOLVED ? MG_R_UNRESOLVED : MG_R_UNPARSED;
 	e->target_ifindex = w->m.ifindex > 0 ? w->m.ifindex : 0;
 	bpf_ringbuf_submit(e, 0);
