@@ -561,13 +561,23 @@ int mg_cmd_postmortem(int argc, char **argv)
 			mg_format_time(p.v[0].ts, t0, sizeof(t0));
 			mg_format_time(p.v[p.n - 1].ts, t1, sizeof(t1));
 		}
-		printf("postmortem%s%s: %zu records, %zu host(s), %s .. %s\n",
-		       p.domain ? " of domain " : "", p.domain ? p.domain : "", p.n, nh, t0, t1);
-		printf("\n%s\n\n", summary);
+		char line[3000];
+
+		/* names in the journals are strangers' text: every line goes out escaped */
+		snprintf(line, sizeof(line), "postmortem%s%s: %zu records, %zu host(s), %s .. %s",
+			 p.domain ? " of domain " : "", p.domain ? p.domain : "", p.n, nh, t0, t1);
+		mg_fputs_escaped(stdout, line);
+		fputs("\n\n", stdout);
+		mg_fputs_escaped(stdout, summary);
+		fputs("\n\n", stdout);
 		for (size_t i = 0; i < ninc; i++)
-			if (ninc > 1)
-				printf("  - [%s #%llu] %s\n", mg_jstr(inc[i].v->o, "host"),
-				       (unsigned long long)inc[i].v->seq, texts[i]);
+			if (ninc > 1) {
+				snprintf(line, sizeof(line), "  - [%s #%llu] %s",
+					 mg_jstr(inc[i].v->o, "host"),
+					 (unsigned long long)inc[i].v->seq, texts[i]);
+				mg_fputs_escaped(stdout, line);
+				putchar('\n');
+			}
 		if (ninc > 1)
 			putchar('\n');
 		printf("%-27s %-12s %6s %s\n", "TIME", "HOST", "SEQ", "EVENT");
@@ -576,6 +586,8 @@ int mg_cmd_postmortem(int argc, char **argv)
 	}
 	if (html && !rc && !json)
 		mg_info("wrote %s", html);
+	if (mg_stdout_status())
+		rc = 1;
 out:
 	for (size_t i = 0; i < p.n; i++)
 		json_object_put(p.v[i].o);

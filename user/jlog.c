@@ -106,10 +106,11 @@ json_object *mg_jlog_new(struct mg_jlog *l, unsigned type, uint64_t ts_ns)
 static void to_systemd(struct mg_jlog *l, json_object *o, const char *json, unsigned verdict,
 		       uint64_t seq)
 {
-	char text[1024], *msg = NULL;
+	char raw[1024], text[1024], *msg = NULL;
 	int prio = verdict == MG_V_DENY ? 4 : 6, n;
 
-	mg_jrec_text(o, text, sizeof(text));
+	mg_jrec_text(o, raw, sizeof(raw));
+	mg_escape(raw, text, sizeof(text));
 	n = asprintf(&msg, "MESSAGE=%s\nPRIORITY=%d\nSYSLOG_IDENTIFIER=macvguard\n"
 			   "MACVGUARD_TYPE=%s\nMACVGUARD_SEQ=%llu\nMACVGUARD_RECORD=%s\n",
 		     text, prio, mg_jstr(o, "type"), (unsigned long long)seq, json);
@@ -121,21 +122,27 @@ static void to_systemd(struct mg_jlog *l, json_object *o, const char *json, unsi
 int mg_jlog_put(struct mg_jlog *l, json_object *o, unsigned type, unsigned verdict,
 		uint64_t ts_ns, unsigned flags)
 {
-	const char *s;
-	size_t len;
+	char *s;
+	size_t len = 0;
 	uint64_t seq = 0;
 	int rc;
 
 	if (!ts_ns)
 		ts_ns = l->new_ts ? l->new_ts : mg_now_real_ns();
-	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
-						 JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	rc = mg_journal_append(&l->j, type, verdict, ts_ns, s, len, flags, &seq, l->err,
-			       sizeof(l->err));
+	/* valid UTF-8 on disk: names that are not UTF-8 are stored as \xNN text */
+	s = mg_json_line(o, &len);
+	if (!s) {
+		mg_strlcpy(l->err, "out of memory", sizeof(l->err));
+		rc = -1;
+	} else {
+		rc = mg_journal_append(&l->j, type, verdict, ts_ns, s, len, flags, &seq, l->err,
+				       sizeof(l->err));
+	}
 	if (rc)
 		l->errors++;
 	else if (l->sd_fd >= 0)
 		to_systemd(l, o, s, verdict, seq);
+	free(s);
 	json_object_put(o);
 	return rc;
 }
