@@ -70,8 +70,10 @@ int mg_cmd_stop(int argc, char **argv)
 {
 	static const struct option opts[] = { { "unpin", no_argument, NULL, 'u' },
 					      { NULL, 0, NULL, 0 } };
+	enum mg_agent_state state;
 	bool unpin = false;
 	int c, i, rc = 0;
+	uint64_t ticks;
 	pid_t pid;
 
 	optind = 1;
@@ -83,24 +85,35 @@ int mg_cmd_stop(int argc, char **argv)
 			return 2;
 		}
 	}
-	pid = mg_pidfile_read();
-	if (pid > 0 && kill(pid, SIGTERM) == 0) {
-		for (i = 0; i < 50 && kill(pid, 0) == 0; i++)
+	state = mg_pidfile_check(&pid, &ticks);
+	if (state == MG_AGENT_RUNNING && kill(pid, SIGTERM) == 0) {
+		/* wait for that process (pid and start time), not for whoever gets the pid */
+		for (i = 0; i < 50 && mg_proc_alive((uint32_t)pid, ticks); i++)
 			usleep(100000);
-		if (kill(pid, 0) == 0) {
+		if (mg_proc_alive((uint32_t)pid, ticks)) {
 			mg_err("agent pid %d did not stop within 5 s", pid);
 			rc = 1;
 		} else if (!mg_json) {
 			printf("agent pid %d stopped\n", pid);
 		}
+	} else if (state == MG_AGENT_UNKNOWN) {
+		/* locked, but pid is not the process that took the lock: never signal it */
+		mg_err("%s is locked but pid %d is not the agent that wrote it: not signalled",
+		       MG_PIDFILE, pid);
+		rc = 1;
 	} else if (!mg_json) {
 		printf("no agent running\n");
 	}
 	if (unpin) {
-		if (mg_state_unpin())
+		/* the pins are the running agent's state: only once nothing holds the lock */
+		if (mg_pidfile_check(&pid, &ticks) != MG_AGENT_NONE) {
+			mg_err("not unpinning: an agent (pid %d) still holds %s", pid, MG_PIDFILE);
 			rc = 1;
-		else if (!mg_json)
+		} else if (mg_state_unpin()) {
+			rc = 1;
+		} else if (!mg_json) {
 			printf("guard unpinned from %s: nothing enforces any more\n", MG_PIN_DIR);
+		}
 	}
 	return rc;
 }
