@@ -6,6 +6,7 @@
 #   make xml-test-bins   XML rules: unit (plain, ASan/UBSan), fuzzer, ASan binary (20-xml.sh)
 #   make ownership-bins  status-file parsing, plain and ASan/UBSan (25-ownership.sh)
 #   make journal-bins    the journal, plain and ASan/UBSan (27-journal.sh)
+#   make harden-bins     issue 12's library checks and helpers, plain and ASan/UBSan (28-harden.sh)
 #   make test-tools      nlreq and holdtap, run inside the VM guests
 #   make fuzz            every fuzzer for FUZZ_SECONDS (default 600)
 
@@ -16,7 +17,7 @@ TEST_CFLAGS  = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -g $(DEPFLAGS) -Iu
 FUZZ_FLAGS   = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 .PHONY: unit-bins unit-abi nlparse-corpus fuzz-nlparse xml-test-bins xml-bench-bins xml-fuzz \
-        ownership-bins journal-bins test-tools
+        ownership-bins journal-bins harden-bins test-tools
 
 # ---- the guard's netlink parsing and policy headers (no library) ----
 NLPARSE_CORPUS = $(UNIT_DIR)/corpus-nlparse
@@ -76,9 +77,11 @@ endef
 $(eval $(call lib_test,test_ownership,tests/unit/test_ownership.c))
 $(eval $(call lib_test,test_journal,tests/unit/test_journal.c))
 $(eval $(call lib_test,xml-unit,tests/xml/unit.c))
+$(eval $(call lib_test,test_harden,tests/unit/test_harden.c))
 
 ownership-bins: $(UNIT_DIR)/test_ownership $(UNIT_DIR)/asan/test_ownership
 journal-bins: $(UNIT_DIR)/test_journal $(UNIT_DIR)/asan/test_journal
+harden-bins: $(UNIT_DIR)/test_harden $(UNIT_DIR)/asan/test_harden
 
 # ---- XML rules ----
 XML_FUZZ_CORPUS = $(BUILD)/fuzz/xml-corpus

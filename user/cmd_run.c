@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "agent.h"
 #include "cmds.h"
@@ -27,12 +28,15 @@ int mg_cmd_run(int argc, char **argv)
 					      { NULL, 0, NULL, 0 } };
 	struct mg_agent_opts a = { .mode = MG_MODE_ENFORCE, .json = mg_json };
 	const char *conf_path = MG_DEFAULT_CONF, *status_dir = NULL;
+	bool conf_given = false;
+	struct stat sb;
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "m:jc:s:", opts, NULL)) != -1) {
 		if (c == 'c') {
 			conf_path = optarg;
+			conf_given = true;
 		} else if (c == 's') {
 			status_dir = optarg;
 		} else if (c == 'm') {
@@ -53,8 +57,20 @@ int mg_cmd_run(int argc, char **argv)
 		return 2;
 	}
 	mg_conf_defaults(&a.conf);
-	if (mg_conf_load(conf_path, &a.conf))
+	/* a configuration named on the command line must be read; only the default one may
+	 * be absent */
+	if (conf_given && (stat(conf_path, &sb) || !S_ISREG(sb.st_mode))) {
+		mg_err("--config %s: %s", conf_path,
+		       errno && stat(conf_path, &sb) ? strerror(errno) : "not a regular file");
+		return 2;
+	}
+	if (mg_conf_load(conf_path, &a.conf)) {
+		if (conf_given) {
+			mg_err("--config %s: %s", conf_path, strerror(errno));
+			return 2;
+		}
 		mg_warn("cannot read %s: %s: using defaults", conf_path, strerror(errno));
+	}
 	if (status_dir)
 		mg_strlcpy(a.conf.status_dir, status_dir, sizeof(a.conf.status_dir));
 	if (!a.mode_given && strcmp(a.conf.mode, "enforce"))

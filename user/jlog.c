@@ -100,6 +100,8 @@ json_object *mg_jlog_new(struct mg_jlog *l, unsigned type, uint64_t ts_ns)
 	json_object_object_add(o, "host", json_object_new_string(l->host));
 	json_object_object_add(o, "boot_id", json_object_new_string(l->boot_id));
 	json_object_object_add(o, "writer_pid", json_object_new_int(getpid()));
+	/* the boot clock never steps: postmortem orders a boot's records by it */
+	json_object_object_add(o, "boot_ns", json_object_new_uint64(mg_now_boot_ns()));
 	return o;
 }
 
@@ -172,6 +174,8 @@ json_object *mg_jlog_event(struct mg_jlog *l, const struct mg_event *e, uint64_t
 	uint64_t ts = e->ts_boot_ns ? mg_boot_to_real(e->ts_boot_ns) : mg_now_real_ns();
 
 	o = mg_jlog_new(l, MG_JT_VERDICT, ts);
+	if (e->ts_boot_ns)
+		json_object_object_add(o, "boot_ns", json_object_new_uint64(e->ts_boot_ns));
 	json_object_object_foreach(ev, k, v) {
 		if (!strcmp(k, "time"))
 			continue;

@@ -330,13 +330,10 @@ uint64_t mg_now_mono_ns(void)
 
 uint64_t mg_boot_to_real(uint64_t boot_ns)
 {
-	static int64_t offset;
-	static bool have;
+	/* read every time, never cached: after a clock step a cached offset would put
+	 * verdicts and other records the step apart */
+	int64_t offset = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
 
-	if (!have) {
-		offset = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
-		have = true;
-	}
 	return (uint64_t)((int64_t)boot_ns + offset);
 }
 
