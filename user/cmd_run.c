@@ -112,6 +112,9 @@ int mg_cmd_stop(int argc, char **argv)
 		} else if (!mg_json) {
 			printf("agent pid %d stopped\n", pid);
 		}
+	} else if (state == MG_AGENT_RUNNING) {
+		mg_err("cannot signal agent pid %d: %s", pid, strerror(errno));
+		rc = 1;
 	} else if (state == MG_AGENT_UNKNOWN) {
 		/* locked, but pid is not the process that took the lock: never signal it */
 		mg_err("%s is locked but pid %d is not the agent that wrote it: not signalled",
