@@ -4,7 +4,8 @@
 # of the issue (item 5, the config reader, and item 6, non-root stop/status, are tested
 # with their own change); each check failed before its fix. Also: the hostile-journal
 # corpus (forged lines, escapes, odd headers, a FIFO, huge lengths) read by every reader
-# under ASan/UBSan, and issue 12's library checks (test_harden, plain and ASan/UBSan).
+# under ASan/UBSan, issue 12's library checks (test_harden, plain and ASan/UBSan) and a
+# short run of the status-file, journal-segment and postmortem fuzzers (`make fuzz`: long).
 #   MG_BIN=PATH  run the CLI checks against another build (e.g. the unfixed one)
 # Prints "ok - NAME" / "not ok - NAME: reason" and ends with one "N passed, N failed".
 set -u
@@ -363,6 +364,28 @@ mkdir -p "$T/hooks"
 "$MG" hook install --hooks-dir "$T/no-hooks" --binary "$MG" >/dev/null 2>"$T/hi2.err"; rc=$?
 [ $rc = 2 ] && [ ! -e "$T/no-hooks" ] && ok "15 hook install --hooks-dir MISSING: exit 2, not created" \
     || notok "15 hook install missing hooks dir" "rc $rc $(ls -d "$T/no-hooks" 2>&1)"
+
+# ---- fuzzers (ASan/UBSan library): status files, journal segments, postmortem input -----------
+FUZZ_SECONDS=${HARDEN_FUZZ_SECONDS:-15}
+if make -s BUILD="$BUILD" harden-fuzz-bins >"$T/fuzzbuild.log" 2>&1; then
+    for f in "status:tests/libvirt/status tests/libvirt/bad:-max_len=65536 -dict=tests/fuzz/xml.dict" \
+             "journal:$BUILD/fuzz/journal-seeds:-max_len=32768" \
+             "postmortem:tests/fuzz/postmortem-seeds:-max_len=16384 -close_fd_mask=2"; do
+        name=${f%%:*}; rest=${f#*:}; seeds=${rest%%:*}; extra=${rest#*:}
+        mkdir -p "$T/fz-$name"
+        # shellcheck disable=SC2086
+        timeout $((FUZZ_SECONDS + 120)) "$BUILD/fuzz/$name-fuzz" -max_total_time="$FUZZ_SECONDS" \
+            -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$T/fz-$name-" \
+            $extra "$T/fz-$name" $seeds >"$T/fz-$name.log" 2>&1; rc=$?
+        runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$T/fz-$name.log")
+        if [ $rc = 0 ] && [ -n "$runs" ]; then ok "fuzz $name ${FUZZ_SECONDS}s: $runs runs, no crash, leak, UB or broken invariant"
+        else
+            art=$(ls "$T"/fz-$name-* 2>/dev/null | head -n 1)
+            [ -n "$art" ] && cp "$art" "$BUILD/fuzz/" 2>/dev/null && art="kept as $BUILD/fuzz/$(basename "$art")"
+            notok "fuzz $name ${FUZZ_SECONDS}s" "exit $rc $art: $(grep -m3 -E 'ERROR|SUMMARY|runtime error' "$T/fz-$name.log" | tr '\n' ' ')"
+        fi
+    done
+else notok "build the fuzzers" "$(tail -n 3 "$T/fuzzbuild.log" | tr '\n' ' ')"; fi
 
 # ---- hostile-journal corpus: every reader, ASan/UBSan, no crash, clean output -----------------
 C=$T/corpus; mkdir -p "$C"
