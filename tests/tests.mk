@@ -6,7 +6,9 @@
 #   make xml-test-bins   XML rules: unit (plain, ASan/UBSan), fuzzer, ASan binary (20-xml.sh)
 #   make ownership-bins  status-file parsing, plain and ASan/UBSan (25-ownership.sh)
 #   make journal-bins    the journal, plain and ASan/UBSan (27-journal.sh)
+#   make harden-bins     issue 12's library checks and helpers, plain and ASan/UBSan (28-harden.sh)
 #   make test-tools      nlreq and holdtap, run inside the VM guests
+#   make harden-fuzz-bins  fuzzers of status files, journal segments, postmortem input (28-harden.sh)
 #   make fuzz            every fuzzer for FUZZ_SECONDS (default 600)
 
 UNIT_DIR     = $(BUILD)/tests
@@ -16,7 +18,8 @@ TEST_CFLAGS  = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -g $(DEPFLAGS) -Iu
 FUZZ_FLAGS   = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 .PHONY: unit-bins unit-abi nlparse-corpus fuzz-nlparse xml-test-bins xml-bench-bins xml-fuzz \
-        ownership-bins journal-bins test-tools
+        harden-fuzz-bins status-fuzz journal-fuzz postmortem-fuzz \
+        ownership-bins journal-bins harden-bins test-tools
 
 # ---- the guard's netlink parsing and policy headers (no library) ----
 NLPARSE_CORPUS = $(UNIT_DIR)/corpus-nlparse
@@ -76,9 +79,11 @@ endef
 $(eval $(call lib_test,test_ownership,tests/unit/test_ownership.c))
 $(eval $(call lib_test,test_journal,tests/unit/test_journal.c))
 $(eval $(call lib_test,xml-unit,tests/xml/unit.c))
+$(eval $(call lib_test,test_harden,tests/unit/test_harden.c))
 
 ownership-bins: $(UNIT_DIR)/test_ownership $(UNIT_DIR)/asan/test_ownership
 journal-bins: $(UNIT_DIR)/test_journal $(UNIT_DIR)/asan/test_journal
+harden-bins: $(UNIT_DIR)/test_harden $(UNIT_DIR)/asan/test_harden
 
 # ---- XML rules ----
 XML_FUZZ_CORPUS = $(BUILD)/fuzz/xml-corpus
@@ -103,7 +108,44 @@ xml-fuzz: $(BUILD)/fuzz/xml-fuzz
 	    -dict=tests/fuzz/xml.dict -timeout=10 -rss_limit_mb=2048 \
 	    $(XML_FUZZ_CORPUS) xml/samples tests/xml/attacks
 
-fuzz: fuzz-nlparse xml-fuzz
+# ---- issue 12's fuzzers: status files, journal segments, postmortem input ----------------
+# Each from the ASan/UBSan library; 28-harden.sh runs them short (HARDEN_FUZZ_SECONDS),
+# `make fuzz` for FUZZ_SECONDS. Corpora are kept under $(BUILD)/fuzz.
+HARDEN_FUZZERS = $(BUILD)/fuzz/status-fuzz $(BUILD)/fuzz/journal-fuzz $(BUILD)/fuzz/postmortem-fuzz
+JOURNAL_SEEDS  = $(BUILD)/fuzz/journal-seeds
+
+harden-fuzz-bins: $(HARDEN_FUZZERS) $(JOURNAL_SEEDS)/.stamp
+
+$(BUILD)/fuzz/%-fuzz: tests/fuzz/%_fuzz.c $(LIBMG_SAN)
+	@mkdir -p $(@D)
+	$(CLANG) $(TEST_CFLAGS) -O1 $(FUZZ_FLAGS) -o $@ $< $(LIBMG_SAN) $(PKG_LIBS)
+
+# Seeds: a small generated journal (real record shapes) and a segment with a corrupt middle.
+$(JOURNAL_SEEDS)/.stamp: $(UNIT_DIR)/test_journal
+	rm -rf $(JOURNAL_SEEDS) $(JOURNAL_SEEDS).gen
+	mkdir -p $(JOURNAL_SEEDS)
+	$(UNIT_DIR)/test_journal gen $(JOURNAL_SEEDS).gen 30 h1 >/dev/null
+	for f in $(JOURNAL_SEEDS).gen/seg-*.mgj; do head -c 16384 $$f > $(JOURNAL_SEEDS)/$$(basename $$f); done
+	head -c 3000 $(JOURNAL_SEEDS)/seg-0000000000000001.mgj | tr 'a' 'b' > $(JOURNAL_SEEDS)/flipped.mgj
+	rm -rf $(JOURNAL_SEEDS).gen
+	touch $@
+
+# $(call run_fuzz,NAME,SEEDS,EXTRA): NAME-fuzz for FUZZ_SECONDS on a kept corpus.
+define run_fuzz
+	@mkdir -p $(BUILD)/fuzz/$(1)-corpus
+	$(BUILD)/fuzz/$(1)-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/$(1)- $(3) \
+	    $(BUILD)/fuzz/$(1)-corpus $(2)
+endef
+
+status-fuzz: $(BUILD)/fuzz/status-fuzz
+	$(call run_fuzz,status,tests/libvirt/status tests/libvirt/bad,-max_len=65536 -dict=tests/fuzz/xml.dict)
+journal-fuzz: $(BUILD)/fuzz/journal-fuzz $(JOURNAL_SEEDS)/.stamp
+	$(call run_fuzz,journal,$(JOURNAL_SEEDS),-max_len=32768)
+postmortem-fuzz: $(BUILD)/fuzz/postmortem-fuzz
+	$(call run_fuzz,postmortem,tests/fuzz/postmortem-seeds,-max_len=16384 -close_fd_mask=2)
+
+fuzz: fuzz-nlparse xml-fuzz status-fuzz journal-fuzz postmortem-fuzz
 
 # ---- tools run inside the VM guests (built on the host, run unchanged there) ----
 TEST_TOOLS := $(UNIT_DIR)/nlreq $(UNIT_DIR)/holdtap

@@ -84,6 +84,8 @@ static void write_status(struct agent *a)
 	json_object_object_add(o, "monitor_reason", json_object_new_string(a->monitor_reason));
 	json_object_object_add(o, "delete_verified", json_object_new_boolean(a->st.feat.delete_verified));
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "journal", mg_aj_status_json(&a->aj));
+	a->aj.status_changed = false;
 	if (json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PRETTY) == 0)
 		rename(tmp, MG_STATUSFILE);
 	json_object_put(o);
@@ -245,6 +247,8 @@ int mg_agent_run(const struct mg_agent_opts *o)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec != last.tv_sec) {
 			check_owners(a);
+			if (a->aj.status_changed)
+				write_status(a);   /* the journal failed or works again */
 			if (a->ino_wd < 0)
 				agent_status_watch(a);
 			mg_teardown_prune(a->td_fd, 60ull * 1000000000ull);

@@ -3,6 +3,7 @@
  * client loses so that received + lost is exact. */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -50,7 +51,9 @@ void agent_clients_forward(struct agent *a, const struct mg_wire *w)
 			a->client_lost[i] += n;
 			continue;
 		}
-		if (send(a->clients[i], w, sizeof(*w), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		if (send(a->clients[i], w, sizeof(*w), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+			a->client_active_ns[i] = mg_now_mono_ns();
+		} else {
 			if (errno == EAGAIN || errno == ENOBUFS) {
 				a->client_lost[i] += n;
 			} else {
@@ -92,14 +95,30 @@ void agent_clients_accept(struct agent *a)
 	/* root may exceed wmem_max: room for ~12,000 records per slow client */
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)))
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	for (i = 0; i < MAX_CLIENTS; i++) {
-		if (a->clients[i] < 0) {
-			a->clients[i] = fd;
-			a->client_lost[i] = 0;
-			return;
-		}
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (a->clients[i] < 0)
+			break;
+	if (i == MAX_CLIENTS) {
+		/* full: the client that has gone longest without taking a record leaves, told
+		 * why, rather than the newcomer being shut out in silence */
+		struct mg_wire bye = { .kind = MG_WIRE_BYE };
+		int idlest = 0;
+
+		for (int k = 1; k < MAX_CLIENTS; k++)
+			if (a->client_active_ns[k] < a->client_active_ns[idlest])
+				idlest = k;
+		snprintf(bye.where, sizeof(bye.where), "evicted: %d clients", MAX_CLIENTS);
+		send(a->clients[idlest], &bye, sizeof(bye), MSG_DONTWAIT | MSG_NOSIGNAL);
+		close(a->clients[idlest]);
+		a->clients_evicted++;
+		if (a->clients_evicted == 1 || a->clients_evicted % 100 == 0)
+			mg_warn("%d monitor clients connected: evicted the idlest (%llu so far)",
+				MAX_CLIENTS, a->clients_evicted);
+		i = idlest;
 	}
-	close(fd);   /* full */
+	a->clients[i] = fd;
+	a->client_lost[i] = 0;
+	a->client_active_ns[i] = mg_now_mono_ns();
 }
 
 /* Clients that hung up or failed; every client at the end. */

@@ -2,6 +2,8 @@
 #include "agent_journal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,55 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+#define RETRY_NS 1000000000ull
+
+static void lost_record(struct mg_agent_journal *aj, const char *err)
+{
+	aj->write_errors++;
+	aj->status_changed = true;
+	if (err != aj->last_err)
+		mg_strlcpy(aj->last_err, err, sizeof(aj->last_err));
+	/* the first, then one per 100: a full disk must not flood the log */
+	if (aj->write_errors - aj->errors_reported >= 100 || aj->errors_reported == 0) {
+		mg_warn("journal: %s (%llu records lost so far; retrying every second)",
+			aj->last_err, aj->write_errors);
+		aj->errors_reported = aj->write_errors;
+	}
+}
+
+/* Opens (creating the directory again when it was deleted); 0 or -1 (last_err set). */
+static int journal_reopen(struct mg_agent_journal *aj)
+{
+	uint64_t now = mono_ns();
+
+	if (aj->open)
+		return 0;
+	if (now < aj->next_retry_ns)
+		return -1;
+	aj->next_retry_ns = now + RETRY_NS;
+	if (mg_jlog_open(&aj->l)) {
+		mg_strlcpy(aj->last_err, aj->l.err, sizeof(aj->last_err));
+		mg_jlog_close(&aj->l);
+		return -1;
+	}
+	aj->open = true;
+	aj->status_changed = true;
+	if (mg_journal_become_committer(&aj->l.j))
+		mg_warn("journal: another process commits %s/committer; hook records are synced by "
+			"their writers", aj->l.j.dir);
+	return 0;
+}
+
+static void journal_drop(struct mg_agent_journal *aj)
+{
+	if (!aj->open)
+		return;
+	mg_journal_flush(&aj->l.j);
+	mg_jlog_close(&aj->l);
+	aj->open = false;
+	aj->status_changed = true;
+}
+
 static void put(struct mg_agent_journal *aj, json_object *o, unsigned type, unsigned verdict,
 		uint64_t ts, unsigned flags)
 {
@@ -27,13 +78,23 @@ static void put(struct mg_agent_journal *aj, json_object *o, unsigned type, unsi
 		json_object_put(o);
 		return;
 	}
-	if (mg_jlog_put(&aj->l, o, type, verdict, ts, flags)) {
-		/* once per 100 errors: a full disk must not flood the log */
-		if (aj->l.errors - aj->errors_reported >= 100 || aj->errors_reported == 0) {
-			mg_warn("journal: %s (%llu write errors so far)", aj->l.err, aj->l.errors);
-			aj->errors_reported = aj->l.errors;
-		}
+	if (journal_reopen(aj)) {
+		json_object_put(o);
+		lost_record(aj, aj->last_err);
 		return;
+	}
+	if (mg_jlog_put(&aj->l, o, type, verdict, ts, flags)) {
+		/* the directory may be gone or broken: reopen (and recreate) on the next try */
+		lost_record(aj, aj->l.err);
+		journal_drop(aj);
+		return;
+	}
+	if (aj->last_err[0]) {
+		mg_info("journal %s: writing again (%llu records lost in all; last error: %s)",
+			aj->l.j.dir, aj->write_errors, aj->last_err);
+		aj->last_err[0] = 0;
+		aj->errors_reported = 0;
+		aj->status_changed = true;
 	}
 	if (type < MG_JT_MAX)
 		aj->records[type]++;
@@ -41,6 +102,18 @@ static void put(struct mg_agent_journal *aj, json_object *o, unsigned type, unsi
 		aj->dirty_since_ns = mono_ns();
 	if (flags & MG_JA_SYNC)
 		aj->dirty_since_ns = aj->l.j.dirty ? aj->dirty_since_ns : 0;
+}
+
+json_object *mg_aj_status_json(const struct mg_agent_journal *aj)
+{
+	json_object *o = json_object_new_object();
+	const char *state = !aj->on ? "off" : (aj->open && !aj->last_err[0] ? "ok" : "failing");
+
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "dir", json_object_new_string(mg_jlog_dir()));
+	json_object_object_add(o, "write_errors", json_object_new_uint64(aj->write_errors));
+	json_object_object_add(o, "last_error", json_object_new_string(aj->last_err));
+	return o;
 }
 
 void mg_aj_open(struct mg_agent_journal *aj, const char *mode, bool enforcing,
@@ -58,23 +131,19 @@ void mg_aj_open(struct mg_agent_journal *aj, const char *mode, bool enforcing,
 		mg_strlcpy(aj->prom, MG_AJ_PROM_DEFAULT, sizeof(aj->prom));
 	if (getenv("MACVGUARD_NO_JOURNAL"))
 		return;
-	if (mg_jlog_open(&aj->l)) {
-		mg_warn("journal disabled: %s", aj->l.err);
-		mg_jlog_close(&aj->l);
-		return;
-	}
 	aj->on = true;
-	if (mg_journal_become_committer(&aj->l.j))
-		mg_warn("journal: another process commits %s/committer; hook records are synced by "
-			"their writers", aj->l.j.dir);
-	mg_info("journal %s (host %s)", aj->l.j.dir, aj->l.host);
+	if (journal_reopen(aj))
+		mg_warn("journal %s: %s: records are lost until it works; retrying every second",
+			mg_jlog_dir(), aj->last_err);
+	else
+		mg_info("journal %s (host %s)", aj->l.j.dir, aj->l.host);
 	o = mg_jlog_new(&aj->l, MG_JT_AGENT, 0);
 	json_object_object_add(o, "event", json_object_new_string("start"));
 	json_object_object_add(o, "mode", json_object_new_string(mode));
 	json_object_object_add(o, "guard", json_object_new_string(enforcing ? "enforcing" : "flag-only"));
 	json_object_object_add(o, "detail", json_object_new_string(reason));
 	put(aj, o, MG_JT_AGENT, 0, 0, MG_JA_SYNC);
-	if (aj->l.j.repair.torn_bytes) {
+	if (aj->open && aj->l.j.repair.torn_bytes) {
 		char d[700];
 		snprintf(d, sizeof(d), "cut a torn tail of %llu bytes at offset %llu of %s",
 			 (unsigned long long)aj->l.j.repair.torn_bytes,
@@ -99,6 +168,7 @@ void mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const ch
 		aj->verdicts[e->verdict]++;
 	if (!aj->on)
 		return;
+	journal_reopen(aj);   /* the record needs the host and boot id of an open journal */
 	o = mg_jlog_event(&aj->l, e, &ts);
 	if (teardown && teardown[0]) {
 		char td[MG_DOMAIN_LEN + 1];
@@ -116,6 +186,7 @@ void mg_aj_lost(struct mg_agent_journal *aj, unsigned long long n, const char *w
 	aj->lost += n;
 	if (!aj->on)
 		return;
+	journal_reopen(aj);
 	o = mg_jlog_new(&aj->l, MG_JT_LOST, 0);
 	json_object_object_add(o, "lost", json_object_new_uint64(n));
 	json_object_object_add(o, "where", json_object_new_string(where));
@@ -132,6 +203,7 @@ void mg_aj_linkmsg(struct mg_agent_journal *aj, const struct nlmsghdr *nh)
 
 	if (!aj->on || nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
 		return;
+	journal_reopen(aj);
 	ifi = nlmsg_data(nh);
 	if (nh->nlmsg_type == RTM_DELLINK)
 		ev = "deleted";
@@ -153,7 +225,8 @@ void mg_aj_linkmsg(struct mg_agent_journal *aj, const struct nlmsghdr *nh)
 
 void mg_aj_prom_write(FILE *f, const unsigned long long verdicts[5],
 		      const unsigned long long records[MG_JT_MAX], unsigned long long lost,
-		      unsigned long long errors, uint64_t journal_bytes, uint64_t start_s)
+		      unsigned long long errors, uint64_t journal_bytes, uint64_t start_s,
+		      bool journal_up)
 {
 	fprintf(f, "# HELP macvguard_verdicts_total Guard verdicts seen by the agent.\n"
 		   "# TYPE macvguard_verdicts_total counter\n");
@@ -174,32 +247,98 @@ void mg_aj_prom_write(FILE *f, const unsigned long long verdicts[5],
 		   "# TYPE macvguard_journal_bytes gauge\nmacvguard_journal_bytes %llu\n"
 		   "# HELP macvguard_agent_start_time_seconds When the agent started (unix time).\n"
 		   "# TYPE macvguard_agent_start_time_seconds gauge\n"
-		   "macvguard_agent_start_time_seconds %llu\n",
-		lost, errors, (unsigned long long)journal_bytes, (unsigned long long)start_s);
+		   "macvguard_agent_start_time_seconds %llu\n"
+		   "# HELP macvguard_journal_up 1 when the last journal write worked, 0 when the "
+		   "journal fails (records lost).\n"
+		   "# TYPE macvguard_journal_up gauge\nmacvguard_journal_up %d\n",
+		lost, errors, (unsigned long long)journal_bytes, (unsigned long long)start_s,
+		journal_up ? 1 : 0);
+}
+
+/* The textfile directory may belong to another account (node-exporter's): the file is
+ * written relative to the checked directory fd, under a fresh random name created with
+ * O_EXCL|O_NOFOLLOW (nothing planted there can redirect root's write), then renamed over
+ * the final name (rename replaces a symlink, never follows it). A directory writable by
+ * others is refused unless it is sticky and root's (like /tmp). */
+static int prom_dir_open(const char *prom, char *name, size_t namesz, char *err, size_t errsz)
+{
+	char dir[600];
+	const char *slash = strrchr(prom, '/');
+	struct stat sb;
+	int dfd;
+
+	if (slash) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - prom), prom);
+		if (!dir[0])
+			strcpy(dir, "/");
+		mg_strlcpy(name, slash + 1, namesz);
+	} else {
+		strcpy(dir, ".");
+		mg_strlcpy(name, prom, namesz);
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		mg_seterr(err, errsz, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (fstat(dfd, &sb)) {
+		mg_seterr(err, errsz, "%s: %s", dir, strerror(errno));
+		close(dfd);
+		return -1;
+	}
+	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) && !((sb.st_mode & S_ISVTX) && sb.st_uid == 0)) {
+		mg_seterr(err, errsz, "%s: refused: writable by group or others (mode %04o) and not "
+			  "a sticky directory of root's", dir, (unsigned)(sb.st_mode & 07777));
+		close(dfd);
+		return -1;
+	}
+	return dfd;
 }
 
 static void prom_export(struct mg_agent_journal *aj)
 {
-	char tmp[600];
-	FILE *f;
+	char name[256], tmp[300], err[700];
+	unsigned rnd = 0;
+	FILE *f = NULL;
+	int dfd, fd = -1;
 
 	if (!aj->prom[0])
 		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", aj->prom);
-	f = fopen(tmp, "we");
+	aj->last_prom_ns = mono_ns();
+	dfd = prom_dir_open(aj->prom, name, sizeof(name), err, sizeof(err));
+	if (dfd >= 0) {
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = (unsigned)mono_ns();
+		snprintf(tmp, sizeof(tmp), ".%s.%08x.tmp", name, rnd);
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 || !(f = fdopen(fd, "w")))
+			snprintf(err, sizeof(err), "%s: %s", tmp, strerror(errno));
+	}
 	if (!f) {
-		if (!aj->last_prom_ns)
-			mg_warn("cannot write %s: %s", tmp, strerror(errno));
-		aj->last_prom_ns = mono_ns();
+		if (fd >= 0) {
+			close(fd);
+			unlinkat(dfd, tmp, 0);
+		}
+		if (!aj->prom_failed)
+			mg_warn("metrics not written to %s: %s", aj->prom, err);
+		aj->prom_failed = true;
+		if (dfd >= 0)
+			close(dfd);
 		return;
 	}
-	mg_aj_prom_write(f, aj->verdicts, aj->records, aj->lost, aj->l.errors,
-			 aj->on ? mg_journal_disk_bytes(aj->l.j.dir) : 0, aj->start_real_ns / 1000000000ull);
-	if (fclose(f) == 0)
-		rename(tmp, aj->prom);
-	else
-		unlink(tmp);
-	aj->last_prom_ns = mono_ns();
+	mg_aj_prom_write(f, aj->verdicts, aj->records, aj->lost, aj->write_errors,
+			 aj->open ? mg_journal_disk_bytes(aj->l.j.dir) : 0,
+			 aj->start_real_ns / 1000000000ull,
+			 !aj->on || (aj->open && !aj->last_err[0]));
+	if (fclose(f) == 0 && renameat(dfd, tmp, dfd, name) == 0) {
+		aj->prom_failed = false;
+	} else {
+		if (!aj->prom_failed)
+			mg_warn("metrics not written to %s: %s", aj->prom, strerror(errno));
+		aj->prom_failed = true;
+		unlinkat(dfd, tmp, 0);
+	}
+	close(dfd);
 }
 
 void mg_aj_tick(struct mg_agent_journal *aj)
@@ -208,11 +347,22 @@ void mg_aj_tick(struct mg_agent_journal *aj)
 
 	/* group commit of our records and of those hook/CLI processes appended without a
 	 * sync because we are the committer */
-	if (aj->on && now - aj->last_commit_ns >= MG_AJ_COMMIT_MS * 1000000ull) {
+	if (aj->open && now - aj->last_commit_ns >= MG_AJ_COMMIT_MS * 1000000ull) {
+		struct stat sb;
+
 		mg_journal_commit_shared(&aj->l.j);
 		aj->dirty_since_ns = 0;
 		aj->last_commit_ns = now;
+		/* a deleted journal directory: open (and create) it again */
+		if (fstat(aj->l.j.dirfd, &sb) || sb.st_nlink == 0) {
+			snprintf(aj->last_err, sizeof(aj->last_err), "%s was deleted: created again",
+				 aj->l.j.dir);
+			mg_warn("journal: %s", aj->last_err);
+			journal_drop(aj);
+		}
 	}
+	if (aj->on && !aj->open && now >= aj->next_retry_ns)
+		journal_reopen(aj);
 	if (aj->prom[0] && now - aj->last_prom_ns >= MG_AJ_PROM_EVERY_MS * 1000000ull)
 		prom_export(aj);
 }
@@ -226,9 +376,9 @@ void mg_aj_close(struct mg_agent_journal *aj, const char *why)
 		put(aj, o, MG_JT_AGENT, 0, 0, MG_JA_SYNC);
 	}
 	prom_export(aj);
-	if (aj->on) {
+	if (aj->open) {
 		mg_journal_commit_shared(&aj->l.j);
 		mg_jlog_close(&aj->l);
 	}
-	aj->on = false;
+	aj->open = aj->on = false;
 }

@@ -14,7 +14,13 @@
 
 struct mg_agent_journal {
 	struct mg_jlog l;
-	bool on;
+	bool on;                     /* journal wanted (not MACVGUARD_NO_JOURNAL) */
+	bool open;                   /* l is open; when not, reopened at most once a second */
+	uint64_t next_retry_ns;      /* CLOCK_MONOTONIC */
+	unsigned long long write_errors;  /* records lost: failed appends and opens */
+	char last_err[256];
+	bool status_changed;         /* the agent rewrites its status file */
+	bool prom_failed;
 	uint64_t dirty_since_ns;     /* CLOCK_MONOTONIC of the first unsynced append */
 	uint64_t last_prom_ns;
 	uint64_t last_commit_ns;
@@ -33,9 +39,12 @@ void mg_aj_lost(struct mg_agent_journal *aj, unsigned long long n, const char *w
 void mg_aj_linkmsg(struct mg_agent_journal *aj, const struct nlmsghdr *nh);
 void mg_aj_tick(struct mg_agent_journal *aj);
 void mg_aj_close(struct mg_agent_journal *aj, const char *why);
+/* {"state": "ok"|"failing"|"off", "dir", "write_errors", "last_error"} for status. */
+json_object *mg_aj_status_json(const struct mg_agent_journal *aj);
 /* Prometheus text for these counters (also used by `journal --prometheus`). */
 void mg_aj_prom_write(FILE *f, const unsigned long long verdicts[5],
 		      const unsigned long long records[MG_JT_MAX], unsigned long long lost,
-		      unsigned long long errors, uint64_t journal_bytes, uint64_t start_s);
+		      unsigned long long errors, uint64_t journal_bytes, uint64_t start_s,
+		      bool journal_up);
 
 #endif

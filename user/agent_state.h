@@ -18,7 +18,8 @@
 #include "util.h"
 #include "wire.h"
 
-#define MAX_CLIENTS  16
+/* monitor clients at once; when full the idlest one is evicted (and told why) */
+#define MAX_CLIENTS  128
 #define MAX_PENDING  256
 #define FB_SENDERS   512              /* recent RTM_DELLINK senders kept for the join */
 #define FB_WINDOW_NS 3000000000ull
@@ -68,6 +69,8 @@ struct agent {
 	int listen_fd;
 	int clients[MAX_CLIENTS];
 	unsigned long long client_lost[MAX_CLIENTS];
+	uint64_t client_active_ns[MAX_CLIENTS];   /* accepted, or last record delivered */
+	unsigned long long clients_evicted;
 	/* agent_status_watch.c */
 	int ino_fd, ino_wd;
 	/* agent_newlinks.c */

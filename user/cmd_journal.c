@@ -2,6 +2,7 @@
  * (docs/journal.md). */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -65,24 +66,17 @@ static int print_cb(void *ctx, const struct mg_jrec *r)
 
 	if (!header_ok(&p->f, r))
 		return 0;
-	if (p->json && !p->f.domain && !p->f.ifname && r->h.len > 2 && r->payload[0] == '{' &&
-	    r->payload[1] == '"') {
-		/* splice the seq in front: no parse needed */
-		printf("{\"seq\":%llu,%.*s\n", (unsigned long long)r->h.seq, (int)r->h.len - 1,
-		       r->payload + 1);
-		p->printed++;
-		return 0;
-	}
 	o = mg_rec_parse(r);
 	if (!o) {
-		mg_warn("%s: record seq %llu at offset %llu: payload is not a JSON object",
+		/* every printed byte is one json-c wrote from what it parsed */
+		mg_warn("%s: record seq %llu at offset %llu: skipped: the payload is not one "
+			"well-formed JSON object (trailing bytes, truncated or repeated keys)",
 			r->file ? r->file : "?", (unsigned long long)r->h.seq, (unsigned long long)r->off);
 		return 0;
 	}
 	if (body_ok(&p->f, o)) {
 		if (p->json)
-			puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								JSON_C_TO_STRING_NOSLASHESCAPE));
+			mg_json_fputs(stdout, o);
 		else
 			mg_rec_print_text(stdout, o, r->h.seq);
 		p->printed++;
@@ -133,7 +127,14 @@ static int follow(const char *dir, struct jprint *p)
 		bool progressed = false;
 
 		if (have) {
-			FILE *fp = fopen(cur, "re");
+			/* O_NONBLOCK|O_NOFOLLOW, regular files only: a FIFO must not hang -f */
+			int fd = open(cur, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY);
+			struct stat fsb;
+			FILE *fp = NULL;
+
+			if (fd >= 0 && (fstat(fd, &fsb) || !S_ISREG(fsb.st_mode) ||
+					!(fp = fdopen(fd, "r"))))
+				close(fd);
 			if (fp) {
 				struct stat sb;
 				if (fstat(fileno(fp), &sb) == 0 && (uint64_t)sb.st_size > pos) {
@@ -273,6 +274,7 @@ int mg_cmd_journal(int argc, char **argv)
 		}
 		rc = follow(fdir, &p);
 	}
-	fflush(stdout);
+	if (mg_stdout_status())
+		rc = 1;
 	return rc;
 }

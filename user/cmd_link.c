@@ -295,9 +295,14 @@ int mg_cmd_tag(int argc, char **argv)
 		bpf_map_update_elem(st.counts_fd, &t.key, &zero, BPF_ANY);
 	}
 	mg_jlog_link_op(MG_JT_TAG, t.info.name, t.info.ifindex, t.netns, &tag);
-	if (!mg_json)
-		printf("tagged %s (ifindex %u%s%s) to domain %s, owner pid %u\n", t.info.name,
-		       t.info.ifindex, t.netns ? ", netns " : "", t.netns ? t.netns : "", domain, pid);
+	if (!mg_json) {
+		char line[600];
+		snprintf(line, sizeof(line), "tagged %s (ifindex %u%s%s) to domain %s, owner pid %u",
+			 t.info.name, t.info.ifindex, t.netns ? ", netns " : "", t.netns ? t.netns : "",
+			 domain, pid);
+		mg_fputs_escaped(stdout, line);
+		putchar('\n');
+	}
 	mg_state_close(&st);
 	return 0;
 }
@@ -437,13 +442,19 @@ int mg_cmd_links(int argc, char **argv)
 			json_object_object_add(o, "allow", json_object_new_uint64(counts.allow));
 			json_object_array_add(arr, o);
 		} else {
-			printf("%-15s %7u %-10s %-8s %-10s %-16s %-36s %7u %-5s %-7s %-27s %-11s %4llu %5llu %5llu %s\n",
+			char line[1024];
+
+			/* interface and domain names come from outside: one escaped line */
+			snprintf(line, sizeof(line),
+			       "%-15s %7u %-10s %-8s %-10s %-16s %-36s %7u %-5s %-7s %-27s %-11s %4llu %5llu %5llu %s",
 			       name, key.ifindex, netns[0] ? netns : "-", mg_kind_name(tag.kind),
 			       lower[0] ? lower : "-", domain, uuid[0] ? uuid : "-", tag.owner_pid,
 			       alive ? "alive" : "gone", inuse, since, mg_source_name(tag.tagged_by),
 			       (unsigned long long)counts.deny, (unsigned long long)counts.audit,
 			       (unsigned long long)counts.allow,
 			       tag.flags & MG_TAG_RELEASED ? "released" : "-");
+			mg_fputs_escaped(stdout, line);
+			putchar('\n');
 		}
 	}
 	if (mg_json)

@@ -92,6 +92,14 @@ int mg_cmd_monitor(int argc, char **argv)
 		}
 		if ((size_t)n != sizeof(w))
 			continue;
+		if (w.kind == MG_WIRE_BYE) {
+			char why[sizeof(w.where) + 1];
+			fflush(stdout);
+			mg_strlcpy(why, w.where, sizeof(why));
+			mg_err("the agent closed the event stream: %s", why);
+			close(fd);
+			return 1;
+		}
 		if (w.kind == MG_WIRE_LOST)
 			mg_print_lost(stdout, w.lost, w.where, json);
 		else if (mg_event_matches(&w.ev, &filt))

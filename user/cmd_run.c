@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "agent.h"
 #include "cmds.h"
@@ -27,12 +28,15 @@ int mg_cmd_run(int argc, char **argv)
 					      { NULL, 0, NULL, 0 } };
 	struct mg_agent_opts a = { .mode = MG_MODE_ENFORCE, .json = mg_json };
 	const char *conf_path = MG_DEFAULT_CONF, *status_dir = NULL;
+	bool conf_given = false;
+	struct stat sb;
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "m:jc:s:", opts, NULL)) != -1) {
 		if (c == 'c') {
 			conf_path = optarg;
+			conf_given = true;
 		} else if (c == 's') {
 			status_dir = optarg;
 		} else if (c == 'm') {
@@ -53,8 +57,20 @@ int mg_cmd_run(int argc, char **argv)
 		return 2;
 	}
 	mg_conf_defaults(&a.conf);
-	if (mg_conf_load(conf_path, &a.conf))
+	/* a configuration named on the command line must be read; only the default one may
+	 * be absent */
+	if (conf_given && (stat(conf_path, &sb) || !S_ISREG(sb.st_mode))) {
+		mg_err("--config %s: %s", conf_path,
+		       errno && stat(conf_path, &sb) ? strerror(errno) : "not a regular file");
+		return 2;
+	}
+	if (mg_conf_load(conf_path, &a.conf)) {
+		if (conf_given) {
+			mg_err("--config %s: %s", conf_path, strerror(errno));
+			return 2;
+		}
 		mg_warn("cannot read %s: %s: using defaults", conf_path, strerror(errno));
+	}
 	if (status_dir)
 		mg_strlcpy(a.conf.status_dir, status_dir, sizeof(a.conf.status_dir));
 	if (!a.mode_given && strcmp(a.conf.mode, "enforce"))
@@ -70,8 +86,10 @@ int mg_cmd_stop(int argc, char **argv)
 {
 	static const struct option opts[] = { { "unpin", no_argument, NULL, 'u' },
 					      { NULL, 0, NULL, 0 } };
+	enum mg_agent_state state;
 	bool unpin = false;
 	int c, i, rc = 0;
+	uint64_t ticks;
 	pid_t pid;
 
 	optind = 1;
@@ -83,24 +101,38 @@ int mg_cmd_stop(int argc, char **argv)
 			return 2;
 		}
 	}
-	pid = mg_pidfile_read();
-	if (pid > 0 && kill(pid, SIGTERM) == 0) {
-		for (i = 0; i < 50 && kill(pid, 0) == 0; i++)
+	state = mg_pidfile_check(&pid, &ticks);
+	if (state == MG_AGENT_RUNNING && kill(pid, SIGTERM) == 0) {
+		/* wait for that process (pid and start time), not for whoever gets the pid */
+		for (i = 0; i < 50 && mg_proc_alive((uint32_t)pid, ticks); i++)
 			usleep(100000);
-		if (kill(pid, 0) == 0) {
+		if (mg_proc_alive((uint32_t)pid, ticks)) {
 			mg_err("agent pid %d did not stop within 5 s", pid);
 			rc = 1;
 		} else if (!mg_json) {
 			printf("agent pid %d stopped\n", pid);
 		}
+	} else if (state == MG_AGENT_RUNNING) {
+		mg_err("cannot signal agent pid %d: %s", pid, strerror(errno));
+		rc = 1;
+	} else if (state == MG_AGENT_UNKNOWN) {
+		/* locked, but pid is not the process that took the lock: never signal it */
+		mg_err("%s is locked but pid %d is not the agent that wrote it: not signalled",
+		       MG_PIDFILE, pid);
+		rc = 1;
 	} else if (!mg_json) {
 		printf("no agent running\n");
 	}
 	if (unpin) {
-		if (mg_state_unpin())
+		/* the pins are the running agent's state: only once nothing holds the lock */
+		if (mg_pidfile_check(&pid, &ticks) != MG_AGENT_NONE) {
+			mg_err("not unpinning: an agent (pid %d) still holds %s", pid, MG_PIDFILE);
 			rc = 1;
-		else if (!mg_json)
+		} else if (mg_state_unpin()) {
+			rc = 1;
+		} else if (!mg_json) {
 			printf("guard unpinned from %s: nothing enforces any more\n", MG_PIN_DIR);
+		}
 	}
 	return rc;
 }

@@ -116,6 +116,11 @@ int mg_cmd_status(int argc, char **argv)
 				json_object_object_add(feat, "expiry_attached", json_object_get(v));
 		}
 		json_object_object_add(o, "features", feat);
+		if (saved && pid) {
+			json_object *jv;
+			if (json_object_object_get_ex(saved, "journal", &jv))
+				json_object_object_add(o, "journal", json_object_get(jv));
+		}
 		if (have_state) {
 			json_object *s = json_object_new_object();
 			json_object_object_add(s, "route_sends", json_object_new_uint64(stats.route_sends));
@@ -138,6 +143,20 @@ int mg_cmd_status(int argc, char **argv)
 			printf("agent:       running, pid %d\n", pid);
 		else
 			printf("agent:       not running%s\n", lsm_pinned ? " (pinned guard still enforces)" : "");
+		if (saved && pid) {
+			json_object *jv;
+			if (json_object_object_get_ex(saved, "journal", &jv)) {
+				const char *state = mg_jstr(jv, "state");
+				printf("journal:     %s, %s", state, mg_jstr(jv, "dir"));
+				if (mg_jint(jv, "write_errors"))
+					printf(", %lld records lost", mg_jint(jv, "write_errors"));
+				if (*mg_jstr(jv, "last_error")) {
+					fputs(": ", stdout);
+					mg_fputs_escaped(stdout, mg_jstr(jv, "last_error"));
+				}
+				putchar('\n');
+			}
+		}
 		printf("features:    btf=%s lsm-list-has-bpf=%s macvtap-btf=%s tun-btf=%s\n",
 		       f.btf_vmlinux ? "yes" : "no", f.lsm_bpf_listed ? "yes" : "no",
 		       f.btf_macvtap ? "yes" : "no", f.btf_tun ? "yes" : "no");

@@ -87,7 +87,7 @@ void mg_event_print_td(FILE *out, const struct mg_event *e, const char *teardown
 {
 	char ts[64], comm[MG_COMM_LEN + 1], ifname[MG_IFNAMSIZ + 1], domain[MG_DOMAIN_LEN + 1];
 	char who[96], link[48], kind[MG_IFNAMSIZ + 1], lowern[MG_IFNAMSIZ + 1], lower[40];
-	char pcomm[MG_COMM_LEN + 1], res[32], guard[64], td[MG_DOMAIN_LEN + 64] = "";
+	char pcomm[MG_COMM_LEN + 1], res[32], guard[64], td[MG_DOMAIN_LEN + 64] = "", line[1024];
 
 	if (teardown && teardown[0]) {
 		char d[MG_DOMAIN_LEN + 1];
@@ -101,8 +101,7 @@ void mg_event_print_td(FILE *out, const struct mg_event *e, const char *teardown
 			mg_strlcpy(d, teardown, sizeof(d));
 			json_object_object_add(o, "teardown_of", json_object_new_string(d));
 		}
-		fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								     JSON_C_TO_STRING_NOSLASHESCAPE));
+		mg_json_fputs(out, o);
 		json_object_put(o);
 		if (mg_events_autoflush)
 			fflush(out);
@@ -147,9 +146,13 @@ void mg_event_print_td(FILE *out, const struct mg_event *e, const char *teardown
 			 e->reason ? " " : "", mg_reason_name(e->reason));
 	else
 		snprintf(guard, sizeof(guard), "-");
-	fprintf(out, "%s %-14s %-8s %-7s %-20s lower=%-14s owner=%-12s by %-34s guard=%s%s\n", ts,
-		res, mg_path_name(e->path), kind[0] ? kind : "-", link, lower,
-		domain[0] ? domain : "-", who, guard, td);
+	/* names come from processes, links and libvirt: escaped as one line */
+	snprintf(line, sizeof(line),
+		 "%s %-14s %-8s %-7s %-20s lower=%-14s owner=%-12s by %-34s guard=%s%s", ts, res,
+		 mg_path_name(e->path), kind[0] ? kind : "-", link, lower, domain[0] ? domain : "-",
+		 who, guard, td);
+	mg_fputs_escaped(out, line);
+	fputc('\n', out);
 	if (mg_events_autoflush)
 		fflush(out);
 }
@@ -178,10 +181,12 @@ void mg_print_lost(FILE *out, unsigned long long n, const char *where, bool json
 		json_object_object_add(o, "time", json_object_new_string(ts));
 		json_object_object_add(o, "lost", json_object_new_uint64(n));
 		json_object_object_add(o, "where", json_object_new_string(where));
-		fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		mg_json_fputs(out, o);
 		json_object_put(o);
 	} else {
-		fprintf(out, "%s LOST  %llu events (%s)\n", ts, n, where);
+		fprintf(out, "%s LOST  %llu events (", ts, n);
+		mg_fputs_escaped(out, where);
+		fputs(")\n", out);
 	}
 	fflush(out);
 }

@@ -29,6 +29,11 @@
 
 /* ---- qemu hook ------------------------------------------------------------------ */
 
+/* libvirt must never wait on macvguard: every read of stdin gives up after this long
+ * (libvirt writes the whole XML at once; a writer that never closes is not waited for). */
+#define MG_HOOK_STDIN_MS 3000
+#define MG_HOOK_LOG_FINDINGS 32
+
 struct hook_ctx {
 	const char *domain, *op, *subop, *extra;
 };
@@ -57,7 +62,7 @@ static int op_filter_xml(const struct hook_ctx *h)
 				hook_log(LOG_WARNING, "too many prefixes, ignoring '%s'", t);
 	}
 
-	rc = mg_read_fd(STDIN_FILENO, o.max_size, -1, MG_READ_DRAIN, &buf, &len);
+	rc = mg_read_fd(STDIN_FILENO, o.max_size, MG_HOOK_STDIN_MS, MG_READ_DRAIN, &buf, &len);
 	if (rc) {
 		hook_log(LOG_ERR, "%s %s: left the XML unchanged: %s", h->domain, h->op,
 			 rc > 0 ? "input larger than the size limit" : strerror(-rc));
@@ -80,12 +85,17 @@ static int op_filter_xml(const struct hook_ctx *h)
 			hook_log(LOG_ERR, "%s %s: writing the XML failed: %s", h->domain, h->op,
 				 strerror(errno));
 		} else {
-			for (size_t i = 0; i < r.nfindings; i++)
+			/* a line per finding, up to a bound: a crafted XML with thousands
+			 * must not keep libvirt waiting on the log */
+			for (size_t i = 0; i < r.nfindings && i < MG_HOOK_LOG_FINDINGS; i++)
 				hook_log(LOG_NOTICE,
 					 "%s %s: removed generated target dev '%s' "
 					 "(interface type '%s', mac '%s')",
 					 h->domain, h->op, r.findings[i].dev, r.findings[i].iftype,
 					 r.findings[i].mac);
+			if (r.nfindings > MG_HOOK_LOG_FINDINGS)
+				hook_log(LOG_NOTICE, "%s %s: and %zu more generated target devs removed",
+					 h->domain, h->op, r.nfindings - MG_HOOK_LOG_FINDINGS);
 		}
 	}
 	mg_hook_journal(h->domain, h->op, h->subop, h->extra, buf, len, NULL,
@@ -175,7 +185,8 @@ static int op_claim(const struct hook_ctx *h)
 	uint32_t pid;
 	int rc;
 
-	rc = mg_read_fd(STDIN_FILENO, MG_STATUS_MAX_SIZE, -1, MG_READ_DRAIN, &buf, &len);
+	rc = mg_read_fd(STDIN_FILENO, MG_STATUS_MAX_SIZE, MG_HOOK_STDIN_MS, MG_READ_DRAIN, &buf,
+			&len);
 	if (rc) {
 		hook_log(LOG_ERR, "%s %s: cannot read the domain XML: %s", h->domain, h->op,
 			 rc > 0 ? "larger than the size limit" : strerror(-rc));

@@ -146,6 +146,27 @@ int mg_hook_install(int argc, char **argv)
 			"contain no quote or newline: %s", bin);
 		return 2;
 	}
+	{
+		/* the entry would silently do nothing with a binary that is not there */
+		struct stat bs;
+		errno = 0;
+		if (stat(bin, &bs) || !S_ISREG(bs.st_mode) || access(bin, X_OK)) {
+			mg_err("hook install: --binary %s: %s", bin,
+			       errno ? strerror(errno) : "not an executable file");
+			return 2;
+		}
+	}
+	{
+		/* libvirt creates its hooks directory; one that is missing means a typo or
+		 * no libvirt: never create it silently */
+		struct stat ds;
+		errno = 0;
+		if (stat(dir, &ds) || !S_ISDIR(ds.st_mode)) {
+			mg_err("hook install: --hooks-dir %s: %s", dir,
+			       errno ? strerror(errno) : "not a directory");
+			return 2;
+		}
+	}
 	if (snprintf(qdir, sizeof(qdir), "%s/qemu.d", dir) >= (int)sizeof(qdir) ||
 	    snprintf(path, sizeof(path), "%s/%s", qdir, MG_HOOK_ENTRY) >= (int)sizeof(path)) {
 		mg_err("hook install: path too long");
@@ -157,7 +178,7 @@ int mg_hook_install(int argc, char **argv)
 			"macvguard; leaving it alone", path);
 		return 1;
 	}
-	if (mg_mkdir_p(qdir, 0755)) {
+	if (mkdir(qdir, 0755) && errno != EEXIST) {
 		mg_err("hook install: cannot create %s: %s", qdir,
 			strerror(errno));
 		return 1;

@@ -7,16 +7,19 @@
 #include <syslog.h>
 #include <unistd.h>
 #include "hook_log.h"
+#include "output.h"
 
 void hook_log(int prio, const char *fmt, ...)
 {
-	char msg[1024];
+	char raw[1024], msg[1024];
 	const char *path = getenv("MACVGUARD_HOOK_LOG");
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* domain names and XML come from libvirt's callers: no raw control bytes in logs */
+	mg_escape(raw, msg, sizeof(msg));
 	openlog("macvguard-hook", LOG_PID, LOG_DAEMON);
 	syslog(prio, "%s", msg);
 	closelog();

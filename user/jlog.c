@@ -100,16 +100,19 @@ json_object *mg_jlog_new(struct mg_jlog *l, unsigned type, uint64_t ts_ns)
 	json_object_object_add(o, "host", json_object_new_string(l->host));
 	json_object_object_add(o, "boot_id", json_object_new_string(l->boot_id));
 	json_object_object_add(o, "writer_pid", json_object_new_int(getpid()));
+	/* the boot clock never steps: postmortem orders a boot's records by it */
+	json_object_object_add(o, "boot_ns", json_object_new_uint64(mg_now_boot_ns()));
 	return o;
 }
 
 static void to_systemd(struct mg_jlog *l, json_object *o, const char *json, unsigned verdict,
 		       uint64_t seq)
 {
-	char text[1024], *msg = NULL;
+	char raw[1024], text[1024], *msg = NULL;
 	int prio = verdict == MG_V_DENY ? 4 : 6, n;
 
-	mg_jrec_text(o, text, sizeof(text));
+	mg_jrec_text(o, raw, sizeof(raw));
+	mg_escape(raw, text, sizeof(text));
 	n = asprintf(&msg, "MESSAGE=%s\nPRIORITY=%d\nSYSLOG_IDENTIFIER=macvguard\n"
 			   "MACVGUARD_TYPE=%s\nMACVGUARD_SEQ=%llu\nMACVGUARD_RECORD=%s\n",
 		     text, prio, mg_jstr(o, "type"), (unsigned long long)seq, json);
@@ -121,21 +124,27 @@ static void to_systemd(struct mg_jlog *l, json_object *o, const char *json, unsi
 int mg_jlog_put(struct mg_jlog *l, json_object *o, unsigned type, unsigned verdict,
 		uint64_t ts_ns, unsigned flags)
 {
-	const char *s;
-	size_t len;
+	char *s;
+	size_t len = 0;
 	uint64_t seq = 0;
 	int rc;
 
 	if (!ts_ns)
 		ts_ns = l->new_ts ? l->new_ts : mg_now_real_ns();
-	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
-						 JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	rc = mg_journal_append(&l->j, type, verdict, ts_ns, s, len, flags, &seq, l->err,
-			       sizeof(l->err));
+	/* valid UTF-8 on disk: names that are not UTF-8 are stored as \xNN text */
+	s = mg_json_line(o, &len);
+	if (!s) {
+		mg_strlcpy(l->err, "out of memory", sizeof(l->err));
+		rc = -1;
+	} else {
+		rc = mg_journal_append(&l->j, type, verdict, ts_ns, s, len, flags, &seq, l->err,
+				       sizeof(l->err));
+	}
 	if (rc)
 		l->errors++;
 	else if (l->sd_fd >= 0)
 		to_systemd(l, o, s, verdict, seq);
+	free(s);
 	json_object_put(o);
 	return rc;
 }
@@ -165,6 +174,8 @@ json_object *mg_jlog_event(struct mg_jlog *l, const struct mg_event *e, uint64_t
 	uint64_t ts = e->ts_boot_ns ? mg_boot_to_real(e->ts_boot_ns) : mg_now_real_ns();
 
 	o = mg_jlog_new(l, MG_JT_VERDICT, ts);
+	if (e->ts_boot_ns)
+		json_object_object_add(o, "boot_ns", json_object_new_uint64(e->ts_boot_ns));
 	json_object_object_foreach(ev, k, v) {
 		if (!strcmp(k, "time"))
 			continue;

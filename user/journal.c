@@ -48,6 +48,59 @@ static bool state_read(struct mg_journal *j, struct jstate *s)
 	return mg_crc32c(0, s, sizeof(*s)) == crc;
 }
 
+/* A file of the journal directory, opened relative to the checked directory: never
+ * through a symlink, never a FIFO or device (those would block the writer or redirect
+ * root's writes elsewhere). -1 with errno (EINVAL: not a regular file). */
+static int open_in_dir(int dirfd, const char *name, int flags, mode_t mode)
+{
+	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
+	struct stat sb;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	/* a regular file never blocks; clear the flag so writes behave as always */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+static const char *open_error(int e)
+{
+	if (e == ELOOP)
+		return "is a symbolic link (refused)";
+	if (e == EINVAL)
+		return "not a regular file (refused)";
+	return strerror(e);
+}
+
+/* Only root (or the writer itself) may be able to change the journal directory: anyone
+ * else who can write it can swap its files for links to other files. */
+static int check_dir(int dirfd, const char *dir, char *err, size_t errsz)
+{
+	struct stat sb;
+
+	if (fstat(dirfd, &sb)) {
+		mg_seterr(err, errsz, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+		mg_seterr(err, errsz, "%s: refused: the journal directory is owned by uid %u, "
+			  "not root (chown root %s)", dir, (unsigned)sb.st_uid, dir);
+		return -1;
+	}
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		mg_seterr(err, errsz, "%s: refused: the journal directory is writable by group "
+			  "or others (mode %04o; chmod go-w %s)", dir,
+			  (unsigned)(sb.st_mode & 07777), dir);
+		return -1;
+	}
+	return 0;
+}
+
 static int lock(struct mg_journal *j, char *err, size_t errsz)
 {
 	while (flock(j->lockfd, LOCK_EX)) {
@@ -70,9 +123,9 @@ static int open_seg(struct mg_journal *j, uint64_t first, bool create, char *err
 	int fd;
 
 	snprintf(name, sizeof(name), "seg-%016" PRIx64 ".mgj", first);
-	fd = openat(j->dirfd, name, O_RDWR | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0640);
+	fd = open_in_dir(j->dirfd, name, O_RDWR | O_APPEND | (create ? O_CREAT : 0), 0640);
 	if (fd < 0) {
-		mg_seterr(err, errsz, "%s/%s: %s", j->dir, name, strerror(errno));
+		mg_seterr(err, errsz, "%s/%s: %s", j->dir, name, open_error(errno));
 		return -1;
 	}
 	if (j->segfd >= 0)
@@ -170,7 +223,7 @@ static int sync_locked(struct mg_journal *j, char *err, size_t errsz)
 		int fd;
 
 		snprintf(name, sizeof(name), "seg-%016" PRIx64 ".mgj", s.seg_first);
-		fd = openat(j->dirfd, name, O_RDWR | O_APPEND | O_CLOEXEC);
+		fd = open_in_dir(j->dirfd, name, O_RDWR | O_APPEND, 0);
 		if (fd < 0)
 			return recover(j, err, errsz);
 		if (j->segfd >= 0)
@@ -222,9 +275,11 @@ int mg_journal_open(struct mg_journal *j, const struct mg_journal_opts *o, char 
 		mg_seterr(err, errsz, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	j->lockfd = openat(j->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (check_dir(j->dirfd, dir, err, errsz))
+		goto fail;
+	j->lockfd = open_in_dir(j->dirfd, "lock", O_RDWR | O_CREAT, 0640);
 	if (j->lockfd < 0) {
-		mg_seterr(err, errsz, "%s/lock: %s", dir, strerror(errno));
+		mg_seterr(err, errsz, "%s/lock: %s", dir, open_error(errno));
 		goto fail;
 	}
 	if (lock(j, err, errsz))
@@ -277,7 +332,7 @@ static void retention(struct mg_journal *j)
 		for (size_t i = 0; i < n && total + j->segment_bytes > j->retain_bytes; i++) {
 			if (v[i].first >= j->seg_first)
 				break;   /* never the active segment */
-			if (unlink(v[i].path) == 0) {
+			if (unlinkat(j->dirfd, strrchr(v[i].path, '/') + 1, 0) == 0) {
 				total -= sizes[i];
 				j->deleted_segments++;
 			}
@@ -385,7 +440,7 @@ int mg_journal_flush(struct mg_journal *j)
 
 int mg_journal_become_committer(struct mg_journal *j)
 {
-	int fd = openat(j->dirfd, "committer", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	int fd = open_in_dir(j->dirfd, "committer", O_RDWR | O_CREAT, 0640);
 
 	if (fd < 0)
 		return -1;
@@ -399,7 +454,7 @@ int mg_journal_become_committer(struct mg_journal *j)
 
 bool mg_journal_has_committer(struct mg_journal *j)
 {
-	int fd = openat(j->dirfd, "committer", O_RDONLY | O_CLOEXEC);
+	int fd = open_in_dir(j->dirfd, "committer", O_RDONLY, 0);
 	bool held;
 
 	if (fd < 0)

@@ -76,6 +76,107 @@ uint32_t mg_crc32c(uint32_t crc, const void *buf, size_t len)
 	return ~crc_sw(c, buf, len);
 }
 
+/* ---- CRC of any byte range in O(1) amortised (resynchronisation) -------------------
+ * crc(A||B) = x^(8|B|)·crc(A) ⊕ crc(B) in GF(2)[x] mod P (zlib's crc32_combine with the
+ * Castagnoli polynomial): with the CRC of every 64-byte prefix known, the CRC of a range
+ * costs at most 128 bytes of CRC and a few multiplications, whatever its length. */
+#define CRC_POLY 0x82f63b78u
+#define CRC_STEP 64
+
+static uint32_t multmodp(uint32_t a, uint32_t b)
+{
+	uint32_t m = 1u << 31, p = 0;
+
+	for (;;) {
+		if (a & m) {
+			p ^= b;
+			if ((a & (m - 1)) == 0)
+				break;
+		}
+		m >>= 1;
+		b = b & 1 ? (b >> 1) ^ CRC_POLY : b >> 1;
+	}
+	return p;
+}
+
+/* x^(8n) mod P */
+static uint32_t x8nmodp(uint64_t n)
+{
+	static uint32_t x2n[64];
+	static bool init;
+	uint32_t p = 1u << 31;   /* x^0 */
+	unsigned k = 3;
+
+	if (!init) {
+		uint32_t q = 1u << 30;   /* x^1 */
+		x2n[0] = q;
+		for (int i = 1; i < 64; i++)
+			x2n[i] = q = multmodp(q, q);
+		init = true;
+	}
+	while (n) {
+		if (n & 1)
+			p = multmodp(x2n[k & 63], p);
+		n >>= 1;
+		k++;
+	}
+	return p;
+}
+
+struct crc_index {
+	const uint8_t *buf;
+	size_t size;
+	uint32_t *at;           /* at[i]: CRC of buf[0 .. i*CRC_STEP) */
+};
+
+static uint32_t prefix_crc(const struct crc_index *x, size_t end)
+{
+	size_t k = end / CRC_STEP;
+	return mg_crc32c(x->at[k], x->buf + k * CRC_STEP, end - k * CRC_STEP);
+}
+
+static uint32_t range_crc(const struct crc_index *x, size_t start, size_t end)
+{
+	return prefix_crc(x, end) ^ multmodp(x8nmodp(end - start), prefix_crc(x, start));
+}
+
+static int crc_index_build(struct crc_index *x, const uint8_t *buf, size_t size)
+{
+	size_t n = size / CRC_STEP + 1;
+
+	x->buf = buf;
+	x->size = size;
+	x->at = malloc(n * sizeof(*x->at));
+	if (!x->at)
+		return -1;
+	x->at[0] = 0;
+	for (size_t k = 1; k < n; k++)
+		x->at[k] = mg_crc32c(x->at[k - 1], buf + (k - 1) * CRC_STEP, CRC_STEP);
+	return 0;
+}
+
+/* mg_jrec_valid() through the index. */
+static int jrec_valid_indexed(const struct crc_index *x, size_t off)
+{
+	struct mg_jhdr h, tmp;
+	uint32_t hcrc;
+
+	if (off > x->size || x->size - off < MG_J_HDR_SIZE)
+		return 0;
+	memcpy(&h, x->buf + off, sizeof(h));
+	if (h.magic != MG_J_MAGIC || h.len > MG_J_MAX_PAYLOAD || h.version != MG_J_VERSION)
+		return 0;
+	if (x->size - off - MG_J_HDR_SIZE < h.len)
+		return 0;
+	tmp = h;
+	tmp.crc = 0;
+	hcrc = mg_crc32c(0, &tmp, sizeof(tmp));
+	if (!h.len)
+		return hcrc == h.crc;
+	return (multmodp(x8nmodp(h.len), hcrc) ^
+		range_crc(x, off + MG_J_HDR_SIZE, off + MG_J_HDR_SIZE + h.len)) == h.crc;
+}
+
 uint32_t mg_jrec_crc(const struct mg_jhdr *h, const void *payload)
 {
 	struct mg_jhdr tmp = *h;
@@ -104,7 +205,9 @@ int mg_journal_scan_buf(const uint8_t *buf, size_t size, size_t start, const cha
 			mg_jscan_cb cb, void *ctx, struct mg_jscan_stats *st)
 {
 	static const uint8_t magic[4] = { 0xff, 'M', 'G', 'J' };
+	struct crc_index idx = { 0 };
 	size_t off = start;
+	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
 	st->end = start;
@@ -121,14 +224,20 @@ int mg_journal_scan_buf(const uint8_t *buf, size_t size, size_t start, const cha
 			st->last_off = off;
 			off += MG_J_HDR_SIZE + r.h.len;
 			st->end = off;
-			if (cb) {
-				int rc = cb(ctx, &r);
-				if (rc)
-					return rc;
-			}
+			if (cb && (rc = cb(ctx, &r)))
+				break;
 			continue;
 		}
-		/* resynchronise on the next valid record */
+		/* resynchronise on the next valid record. Every magic is a candidate whose
+		 * length field may claim up to 1 MiB: checking each with a plain CRC would
+		 * cost candidates x length on a crafted segment; the prefix index makes each
+		 * check cost the same small amount. */
+		if (!idx.at && crc_index_build(&idx, buf, size)) {
+			st->torn_off = off;
+			st->torn_bytes = size - off;
+			rc = -1;
+			break;
+		}
 		size_t n = off + 1;
 		bool found = false;
 		while (n < size) {
@@ -136,7 +245,7 @@ int mg_journal_scan_buf(const uint8_t *buf, size_t size, size_t start, const cha
 			if (!p)
 				break;
 			n = (size_t)(p - buf);
-			if (mg_jrec_valid(buf, size, n)) {
+			if (jrec_valid_indexed(&idx, n)) {
 				found = true;
 				break;
 			}
@@ -153,7 +262,8 @@ int mg_journal_scan_buf(const uint8_t *buf, size_t size, size_t start, const cha
 		st->corrupt_bytes += n - off;
 		off = n;
 	}
-	return 0;
+	free(idx.at);
+	return rc;
 }
 
 int mg_journal_scan_file(const char *path, mg_jscan_cb cb, void *ctx,
@@ -164,7 +274,9 @@ int mg_journal_scan_file(const char *path, mg_jscan_cb cb, void *ctx,
 	int fd, rc;
 
 	memset(st, 0, sizeof(*st));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a FIFO or device named like a segment must not block the reader: O_NONBLOCK,
+	 * then regular files only; never through a symlink planted in the directory */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &sb)) {
 		mg_seterr(err, errsz, "%s: %s", path, strerror(errno));
 		if (fd >= 0)

@@ -33,10 +33,11 @@ int mg_parse_time(const char *s, uint64_t *ns)
 		double v;
 		errno = 0;
 		v = strtod(s + 1, &end);
-		if (errno || end == s + 1 || v < 0)
+		/* nan, inf and anything past 2^64 ns would be undefined as an integer */
+		if (errno || end == s + 1 || !isfinite(v) || v < 0 || v >= 1.8e10 * 1000)
 			return -1;
 		if (s[0] == '@') {
-			if (*end)
+			if (*end || v * 1e9 >= 18446744073709551615.0)
 				return -1;
 			*ns = (uint64_t)(v * 1e9);
 			return 0;
@@ -50,7 +51,7 @@ int mg_parse_time(const char *s, uint64_t *ns)
 		}
 		if (*end && end[1])
 			return -1;
-		if (v * 1e9 > (double)now)
+		if (!isfinite(v) || v * 1e9 > (double)now)
 			return -1;
 		*ns = now - (uint64_t)(v * 1e9);
 		return 0;
@@ -137,7 +138,9 @@ int mg_sources_expand(struct mg_sources *s, int argc, char **argv)
 			if (!nf)
 				goto oom;
 			s->files = nf;
-			if (!(s->files[s->n] = strdup(arg)))
+			/* named by the user: a symlink is theirs to follow (the reader opens
+			 * with O_NOFOLLOW) */
+			if (!(s->files[s->n] = realpath(arg, NULL)))
 				goto oom;
 			s->n++;
 		} else {
@@ -185,6 +188,45 @@ int mg_sources_scan(const struct mg_sources *s, mg_jscan_cb cb, void *ctx,
 	return rc;
 }
 
+/* Keys written in a JSON text: its colons outside strings. */
+static size_t keys_in_text(const char *s, size_t len)
+{
+	size_t n = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in_str) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_str = false;
+		} else if (s[i] == '"') {
+			in_str = true;
+		} else if (s[i] == ':') {
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Members json-c kept (a repeated key keeps only its last value). json-c limits the
+ * nesting depth, and with it this recursion. */
+static size_t keys_kept(json_object *o)
+{
+	size_t n = 0;
+
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			n += 1 + keys_kept(v);
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			n += keys_kept(json_object_array_get_idx(o, i));
+	}
+	return n;
+}
+
 json_object *mg_rec_parse(const struct mg_jrec *r)
 {
 	struct json_tokener *tok = json_tokener_new();
@@ -192,8 +234,14 @@ json_object *mg_rec_parse(const struct mg_jrec *r)
 
 	if (!tok)
 		return NULL;
+	/* exactly one strict JSON object filling the payload: no trailing bytes (a second,
+	 * forged object), nothing truncated, no repeated key */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, r->payload, (int)r->h.len);
-	if (o && !json_object_is_type(o, json_type_object)) {
+	if (o && (!json_object_is_type(o, json_type_object) ||
+		  json_tokener_get_error(tok) != json_tokener_success ||
+		  json_tokener_get_parse_end(tok) != r->h.len ||
+		  keys_kept(o) != keys_in_text(r->payload, r->h.len))) {
 		json_object_put(o);
 		o = NULL;
 	}
@@ -231,9 +279,15 @@ void mg_rec_print_text(FILE *out, json_object *o, uint64_t seq)
 {
 	char text[1400];
 
+	char head[400];
+
+	/* every field comes from a journal, possibly another host's: one escaped line */
 	mg_jrec_text(o, text, sizeof(text));
-	fprintf(out, "%s %-12s %6llu %s\n", mg_jstr(o, "time"), mg_jstr(o, "host"),
-		(unsigned long long)seq, text);
+	snprintf(head, sizeof(head), "%s %-12s %6llu ", mg_jstr(o, "time"), mg_jstr(o, "host"),
+		 (unsigned long long)seq);
+	mg_fputs_escaped(out, head);
+	mg_fputs_escaped(out, text);
+	fputc('\n', out);
 }
 
 int mg_parse_verdict_arg(const char *s)

@@ -82,6 +82,56 @@ static size_t utf8_bad(const unsigned char *s, size_t len)
 	return len;
 }
 
+/* Offset of the first start tag with more than max attributes (namespace declarations
+ * count), or len. libxml2 2.9 checks an element's attributes for duplicates pairwise:
+ * 400,000 attributes on one element take minutes; this byte scan is linear and runs
+ * first. Comments, CDATA, processing instructions and declarations are skipped; quoted
+ * values may hold '>' and '='. */
+static size_t attrs_over(const char *buf, size_t len, size_t max)
+{
+	const char *s = buf, *end = buf + len;
+
+	while (s < end) {
+		const char *lt = memchr(s, '<', (size_t)(end - s)), *close = NULL;
+		const char *skip_to = NULL;
+		size_t nattr = 0;
+		char quote = 0;
+
+		if (!lt)
+			break;
+		s = lt + 1;
+		if (end - s >= 3 && !memcmp(s, "!--", 3))
+			skip_to = "-->";
+		else if (end - s >= 8 && !memcmp(s, "![CDATA[", 8))
+			skip_to = "]]>";
+		else if (s < end && s[0] == '?')
+			skip_to = "?>";
+		if (skip_to) {
+			close = memmem(s, (size_t)(end - s), skip_to, strlen(skip_to));
+			if (!close)
+				break;   /* not well-formed: the parser says so */
+			s = close + strlen(skip_to);
+			continue;
+		}
+		if (s < end && (s[0] == '/' || s[0] == '!'))
+			continue;
+		for (; s < end; s++) {
+			if (quote) {
+				if (*s == quote)
+					quote = 0;
+			} else if (*s == '"' || *s == '\'') {
+				quote = *s;
+			} else if (*s == '=') {
+				if (++nattr > max)
+					return (size_t)(lt - buf);
+			} else if (*s == '>') {
+				break;
+			}
+		}
+	}
+	return len;
+}
+
 /* ---- hardened parse ----------------------------------------------------------- */
 
 struct pstate {
@@ -243,6 +293,12 @@ xmlDocPtr mg_lvxml_read(const char *buf, size_t len, const struct mg_lvxml_limit
 	if (bad < len) {
 		pos_of(buf, bad, &line, &col);
 		set_err(e, line, col, "invalid UTF-8 (byte 0x%02x)", (unsigned char)buf[bad]);
+		return NULL;
+	}
+	bad = attrs_over(buf, len, MG_LVXML_MAX_ATTRS);
+	if (bad < len) {
+		pos_of(buf, bad, &line, &col);
+		set_err(e, line, col, "element with more than %d attributes", MG_LVXML_MAX_ATTRS);
 		return NULL;
 	}
 	xmlInitParser();

@@ -10,6 +10,8 @@
 /* libxml2 refuses deeper trees on its own (xmlParserMaxDepth) without XML_PARSE_HUGE,
  * which is never set; our limit sits at or below it. */
 #define MG_LVXML_HARD_MAX_DEPTH    256
+/* libvirt writes a handful of attributes per element; libxml2 2.9 is quadratic in them. */
+#define MG_LVXML_MAX_ATTRS         256
 
 struct mg_lvxml_limits {
 	size_t max_size;   /* 0: MG_LVXML_DEFAULT_MAX_SIZE */
@@ -24,7 +26,7 @@ struct mg_lvxml_err {
 };
 
 /* Parses buf: refuses empty, oversized, NUL, invalid UTF-8, <!DOCTYPE>, entities, too
- * deep, not well-formed and non-UTF-8 documents. NULL with *e set, or the tree (free
+ * many attributes on an element, too deep, not well-formed and non-UTF-8 documents. NULL with *e set, or the tree (free
  * with xmlFreeDoc). */
 xmlDocPtr mg_lvxml_read(const char *buf, size_t len, const struct mg_lvxml_limits *lim,
 			struct mg_lvxml_err *e);

@@ -4,6 +4,8 @@
 #define MG_OUTPUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <json-c/json.h>
 
 extern bool mg_json;      /* -j: JSON output */
@@ -19,7 +21,27 @@ void mg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The agent's log line: "macvguard: TIME TEXT". */
 void mg_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Print a JSON value on stdout (one line), and free it. */
+/* Print a JSON value on stdout (one line, mg_json_fputs), and free it. */
 void mg_json_print(json_object *obj);
+
+/* Untrusted strings (process, interface and domain names, foreign journals) reach every
+ * text output through one of these: bytes a terminal acts on (C0 controls, DEL, the C1
+ * controls U+0080..U+009F) and bytes that are not UTF-8 become \xNN, a backslash \\;
+ * other UTF-8 passes, as with `ip` and journalctl. */
+void mg_fputs_escaped(FILE *f, const char *s);
+/* The same into out (always terminated; cut before an escape that does not fit). */
+char *mg_escape(const char *s, char *out, size_t size);
+
+/* o as one line of JSON that is valid UTF-8 whatever its strings hold: json-c escapes
+ * control characters but copies bytes that are not UTF-8; those become the text \xNN
+ * (DEL and C1 controls \u00NN, the same characters escaped). malloc'd (NULL: out of
+ * memory), *len its length. */
+char *mg_json_line(json_object *o, size_t *len);
+/* mg_json_line(o) and a newline on f; 0 or EOF. */
+int mg_json_fputs(FILE *f, json_object *o);
+
+/* stdout failed (full disk, closed pipe, /dev/full): flush it and say so. 0 when all
+ * output reached it, 1 (said on stderr) otherwise; commands return it. */
+int mg_stdout_status(void);
 
 #endif

@@ -7,9 +7,11 @@
 #include "jlog.h"
 
 struct prec {
-	uint64_t ts, seq;
+	uint64_t ts, seq;      /* ts: wall time, made non-decreasing within a boot (below) */
 	unsigned type, verdict;
 	json_object *o;
+	uint64_t boot;         /* CLOCK_BOOTTIME of the record ("boot_ns"), 0 when absent */
+	size_t gpos;           /* position in (host, boot, boot time) order */
 };
 
 struct ppid_ent {

@@ -145,6 +145,13 @@ int mg_state_open(struct mg_state *st)
 
 	init_fds(st);
 	if (!mg_state_pinned()) {
+		struct stat sb;
+		/* a pin directory we may not look into is not a missing one */
+		if (stat(PIN_MAP("mg_guarded"), &sb) && (errno == EACCES || errno == EPERM)) {
+			mg_err("permission denied: the guard's state under %s is root's (run this "
+			       "as root)", MG_PIN_DIR);
+			return -EACCES;
+		}
 		mg_err("no pinned state at %s: is the agent running? start it with `macvguard run`",
 		       MG_PIN_DIR);
 		return -ENOENT;

@@ -20,6 +20,31 @@ void mg_strlcpy(char *dst, const char *src, size_t size)
 	dst[n] = 0;
 }
 
+size_t mg_utf8_len(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
+	else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
+	else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
+	else return 0;
+	if (len <= n)
+		return 0;
+	for (size_t k = 1; k <= n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n + 1;
+}
+
 static int ms_left(const struct timespec *t0, int timeout_ms)
 {
 	struct timespec now;
@@ -196,10 +221,14 @@ int mg_parse_size(const char *s, size_t *out)
 	if (errno || end == s)
 		return -1;
 	switch (*end) {
-	case 'K': case 'k': v <<= 10; unit = 1; end++; break;
-	case 'M': case 'm': v <<= 20; unit = 1; end++; break;
-	case 'G': case 'g': v <<= 30; unit = 1; end++; break;
+	case 'K': case 'k': unit = 10; end++; break;
+	case 'M': case 'm': unit = 20; end++; break;
+	case 'G': case 'g': unit = 30; end++; break;
 	}
+	/* check before shifting: a shift past 64 bits would wrap to a small size */
+	if (v > (1ull << 31) >> unit)
+		return -1;
+	v <<= unit;
 	if (unit && *end == 'i')
 		end++;
 	if (*end == 'B')
@@ -301,13 +330,10 @@ uint64_t mg_now_mono_ns(void)
 
 uint64_t mg_boot_to_real(uint64_t boot_ns)
 {
-	static int64_t offset;
-	static bool have;
+	/* read every time, never cached: after a clock step a cached offset would put
+	 * verdicts and other records the step apart */
+	int64_t offset = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
 
-	if (!have) {
-		offset = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
-		have = true;
-	}
 	return (uint64_t)((int64_t)boot_ns + offset);
 }
 

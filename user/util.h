@@ -10,6 +10,10 @@
 
 #define MG_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Length (1..4) of the valid UTF-8 character at s (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF; len bytes available), 0 when s[0] starts none. */
+size_t mg_utf8_len(const unsigned char *s, size_t len);
+
 /* Bounded copy that always terminates. */
 void mg_strlcpy(char *dst, const char *src, size_t size);
 

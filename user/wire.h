@@ -5,7 +5,8 @@
 
 #include "mg_abi.h"
 
-enum { MG_WIRE_EVENT = 1, MG_WIRE_LOST = 2 };
+/* MG_WIRE_BYE: the agent closes this client's stream; `where` says why */
+enum { MG_WIRE_EVENT = 1, MG_WIRE_LOST = 2, MG_WIRE_BYE = 3 };
 struct mg_wire {
 	__u32 kind;
 	__u32 pad;

@@ -230,6 +230,7 @@ hook "$ASAN" hook qemu web-direct migrate begin - <xml/samples/07-comments-ns.xm
 
 # --- hook install / uninstall ------------------------------------------------------------------
 H=$T/hooks
+mkdir -p "$H"    # libvirt's hooks directory exists; install never creates it
 "$MG" hook install --hooks-dir "$H" >"$T/out" 2>&1; rc=$?
 E=$H/qemu.d/macvguard
 [ $rc -eq 0 ] && [ -x "$E" ] && grep -q '^# macvguard-hook: written by' "$E" && grep -q 'reload' "$T/out" \
@@ -239,7 +240,8 @@ hook "$E" web-direct migrate begin - <xml/samples/01-direct.xml >"$T/out"; rc=$?
     || notok "installed entry runs the hook" "exit $rc"
 "$MG" hook install --hooks-dir "$H" >"$T/out" 2>&1 && grep -q '^updated' "$T/out" \
     && ok "hook install again: updates its own entry" || notok "hook install again" "$(cat "$T/out")"
-"$MG" hook install --hooks-dir "$H" --binary /nonexistent/macvguard >/dev/null 2>&1
+# a binary that goes away after the install (install itself refuses a missing one)
+cp "$MG" "$T/mg-gone"; "$MG" hook install --hooks-dir "$H" --binary "$T/mg-gone" >/dev/null 2>&1; rm -f "$T/mg-gone"
 hook "$E" web-direct migrate begin - <xml/samples/01-direct.xml >"$T/out"; rc=$?
 [ $rc -eq 0 ] && [ ! -s "$T/out" ] && ok "entry with a missing binary: exit 0, XML unchanged" \
     || notok "entry with a missing binary: exit 0" "exit $rc"
