@@ -1,4 +1,5 @@
-/* What `postmortem` (cmd_postmortem.c) hands its HTML page (postmortem_html.c). */
+/* What `postmortem` (cmd_postmortem.c) shares with its attribution sweep
+ * (postmortem_attrib.c) and its HTML page (postmortem_html.c). */
 #ifndef MG_POSTMORTEM_H
 #define MG_POSTMORTEM_H
 
@@ -34,6 +35,20 @@ struct pm {
 	unsigned long long scanned;
 	bool oom;
 };
+
+/* One verdict and the story around it. */
+struct incident {
+	struct prec *v;
+	const char *teardown;      /* domain whose teardown made the request, or NULL */
+	const char *attribution;   /* how we know */
+	struct prec *migrate;      /* that domain's migrate hook on the same host, if any */
+	bool carried, stripped;    /* the migrate XML carried / the hook stripped the name */
+};
+
+/* Order of two records' (host, boot): equal when both come from the same boot. */
+int mg_pm_host_boot_cmp(json_object *a, json_object *b);
+/* Attributes every verdict of p's timeline, in order; -1 when out of memory. */
+int mg_pm_attribute(struct pm *p, struct incident **out, size_t *nout);
 
 /* The self-contained page (inline CSS/SVG, a lane per host). 0 or -1 (said). */
 int mg_pm_write_html(const char *path, struct pm *p, char **hosts, size_t nh,
