@@ -5,6 +5,7 @@
 #   make bench      speed figures (see docs/performance.md)
 #   make fuzz       every fuzzer, longer (FUZZ_SECONDS, default 600)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from a BTF file (BTF=/sys/kernel/btf/vmlinux)
+#   make deb        Debian package build/macvguard_VERSION_amd64.deb (sudo apt install ./build/macvguard_*.deb)
 #
 # Layout of the build: bpf/*.bpf.c -> BPF objects -> (guard: linked) -> skeletons; user/*.c except main.c ->
 # build/libmg.a (and build/asan/libmg.a, with ASan/UBSan), which the binary, the unit
@@ -44,7 +45,7 @@ LIBMG      := $(BUILD)/libmg.a
 LIBMG_SAN  := $(BUILD)/asan/libmg.a
 DEPS_STAMP := $(BUILD)/.deps-build
 
-.PHONY: all run test bench fuzz clean vmlinux deps deps-test install uninstall demo
+.PHONY: all run test bench fuzz clean vmlinux deps deps-test install uninstall demo deb deps-deb
 all: $(BUILD)/macvguard
 
 deps: $(DEPS_STAMP)
@@ -130,13 +131,33 @@ install: all
 	@echo "installed. Next: systemctl daemon-reload && systemctl enable --now macvguard;"
 	@echo "then: $(SBINDIR)/macvguard hook install --reload  (libvirt reads hooks only at start/reload)"
 
-# Leaves the configuration file if it was changed from the shipped one.
+# Leaves the configuration file if it was changed from the shipped one. On the real root
+# (no DESTDIR) it first removes the libvirt hook and stops the agent and unpins the guard,
+# as the Debian package's prerm does.
 uninstall:
+	-if [ -z "$(DESTDIR)" ] && [ -x $(SBINDIR)/macvguard ]; then \
+	    $(SBINDIR)/macvguard hook uninstall --reload; $(SBINDIR)/macvguard stop --unpin; fi
 	rm -f $(DESTDIR)$(SBINDIR)/macvguard $(DESTDIR)$(UNITDIR)/macvguard.service \
 	    $(DESTDIR)$(MANDIR)/man8/macvguard.8
 	if cmp -s dist/macvguard.conf $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf; then \
 	    rm -f $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf; \
 	    rmdir $(DESTDIR)$(SYSCONFDIR)/macvguard 2>/dev/null || true; fi
+
+# Debian package: build/macvguard_VERSION_amd64.deb (debian/; VERSION comes from
+# debian/changelog only). dpkg-buildpackage runs in a copy of the tree under $(BUILD)/deb,
+# so it writes nothing into the source tree; then lintian (errors fail the build).
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+DEB     := $(BUILD)/macvguard_$(VERSION)_amd64.deb
+deps-deb: deps
+	scripts/deps.sh deb
+deb: deps-deb
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/macvguard-$(VERSION)
+	tar -cf - --exclude=./.git --exclude=./build --exclude=./$(BUILD) . | \
+	    tar -xf - -C $(BUILD)/deb/macvguard-$(VERSION)
+	cd $(BUILD)/deb/macvguard-$(VERSION) && dpkg-buildpackage -b -us -uc
+	cp $(BUILD)/deb/macvguard_$(VERSION)_amd64.deb $(DEB)
+	lintian --fail-on error --info $(BUILD)/deb/macvguard_$(VERSION)_amd64.changes
+	@echo "built $(DEB): sudo apt install ./$(DEB)"
 
 # A newcomer's demo: boots the 6.1 test guest with a real libvirtd and shows the failure
 # without macvguard, then with it (tests/demo/README.md).
