@@ -68,7 +68,8 @@ vm_parallel() {
         args=("${args[@]:2}")
         root=host; [[ "$kver" == */* ]] && { root=${kver#*/}; kver=${kver%%/*}; }
         while [ "$running" -ge "$jobs" ]; do wait -n 2>/dev/null; running=$((running - 1)); done
-        ( MG_VM_ROOT=$root ${smp:+MG_VM_SMP=$smp} "$VM_LIB_DIR/vm.sh" run "$kver" "$script" "${args[@]}" >"$tmp/$i.out" 2>&1
+        ( export MG_VM_ROOT=$root; [ -n "$smp" ] && export MG_VM_SMP=$smp
+          "$VM_LIB_DIR/vm.sh" run "$kver" "$script" "${args[@]}" >"$tmp/$i.out" 2>&1
           echo "__vm_rc $?" >>"$tmp/$i.out"; touch "$tmp/$i.done" ) &
         pids[$i]=$!
         running=$((running + 1))

@@ -251,7 +251,8 @@ boot_once() {
     pv=$(cat "$dir/pkg"); ikey=$(initrd_key ${pv%% *} ${pv#* })
     local boot_to=${MG_VM_BOOT_TIMEOUT:-240}
     started=""; boothang=""
-    [ "$boot_to" -ge "$timeout" ] && boot_to=$timeout
+    # With a run timeout shorter than the boot watchdog, the run timeout alone applies.
+    [ "$boot_to" -ge "$timeout" ] && boot_to=$((timeout + 3600))
     timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg -m "${MG_VM_MEM:-1024}" -smp "${MG_VM_SMP:-2}" \
         -nographic -no-reboot -nic none -vga none -monitor none -serial "file:$res/console.log" -display none \
         -kernel "$dir/vmlinuz" -initrd "$dir/initrd-$ikey.gz" \
