@@ -95,7 +95,8 @@ elif [ "$LV_MAJOR" -ge 11 ] && ! lv_tried_delete "$pos"; then
     ok "no deny event: libvirt $LV_VER did not try to delete d1's guestnic0 (it records <created>), no false refusal"
 else fail "deny event with both domains" "$(grep deny "$EVENTS" | tail -n1)"; fi
 grep '"verdict":"deny"' "$EVENTS" | tail -n1 | sed 's/^/# event: /'
-grep -q "virNetDevMacVLanDelete" "$OUT/libvirtd-debug.log" 2>/dev/null && echo "# $LV_DAEMON did try: $(grep -m1 'delete device' "$OUT/libvirtd-debug.log" | cut -c1-160)"
+if lv_tried_delete "$pos"; then echo "# $LV_DAEMON did try: $(tail -n +"$((pos + 1))" "$OUT/libvirtd-debug.log" | grep -m1 "delete device: 'guestnic0'" | cut -c1-160)"
+else echo "# $LV_DAEMON did not try to delete guestnic0 during d2's failed start"; fi
 
 # ---- 3a. daemon restart: reconnect keeps the tag ----------------------------------------
 lv_stop_daemon
@@ -117,17 +118,35 @@ d2_refused "after agent restart"
 # ---- 2. ordinary teardowns still remove the link -----------------------------------------
 deny_all() { events_with '"verdict":"deny"'; }
 gone() { ! link_index guestnic0 >/dev/null; }
-d0=$(deny_all)
+d0=$(deny_all); att0=$(grep '"record":"delete"' "$EVENTS" 2>/dev/null | grep '"ifname":"guestnic0"' | grep -c '"teardown_of":"d1"')
 virsh -q destroy d1 >/dev/null 2>&1
 if wait_for 10 gone; then ok "virsh destroy d1: guestnic0 removed"; else fail "destroy removes the link" "still there"; fi
 [ "$(deny_all)" = "$d0" ] && ok "virsh destroy: no refusal" || fail "destroy: no refusal" "$(grep deny "$EVENTS" | tail -n1)"
+# Attribution: the deletion record names the domain whose teardown deleted the link, from the
+# daemon's worker thread that ran the `stopped` hook.
+att_count() { grep '"record":"delete"' "$EVENTS" 2>/dev/null | grep '"ifname":"guestnic0"' | grep -c '"teardown_of":"d1"'; }
+att_more() { [ "$(att_count)" -gt "$att0" ]; }
+attributed() {  # LABEL COMM-REGEX (after att0=$(att_count) before the teardown)
+    local line
+    wait_for 5 att_more
+    line=$(grep '"record":"delete"' "$EVENTS" | grep '"ifname":"guestnic0"' | grep '"teardown_of":"d1"' | tail -n1)
+    local tid
+    tid=$(grep -o '"tid":[0-9]*' <<<"$line" | cut -d: -f2)
+    if att_more && grep -Eq "\"comm\":\"$2\"" <<<"$line" &&
+       grep -q "d1 stopped: teardown by $LV_DAEMON pid [0-9]* thread ${tid:-x}\$" "$OUT/syslog"; then
+        ok "$1: deletion attributed to d1's teardown by $LV_DAEMON's $(grep -o '"comm":"[^"]*"' <<<"$line" | cut -d'"' -f4) thread $tid, the one that ran the stopped hook"
+    else fail "$1: deletion attributed to d1's teardown" "$(grep '"record":"delete"' "$EVENTS" | tail -n1 | cut -c1-300)"; fi
+}
+attributed "virsh destroy" "rpc-(libvirtd|virtqemud)"
 wait_for 5 sh -c "[ -z \"\$($MG -j links | tr -d '[] \n')\" ]" && ok "no tag left after destroy" || fail "no tag left" "$("$MG" links | tail -n +2)"
 
 virsh -q start d1 >/dev/null 2>&1; wait_for 10 qemu_holds_tap d1 guestnic0
 P1=$(qemu_pid d1); d0=$(deny_all)
+att0=$(grep '"record":"delete"' "$EVENTS" | grep '"ifname":"guestnic0"' | grep -c '"teardown_of":"d1"')
 kill -9 "$P1"
 if wait_for 15 gone; then ok "kill -9 QEMU: $LV_DAEMON's qemu-event thread removed guestnic0"; else fail "kill -9 removes the link" "still there"; fi
 [ "$(deny_all)" = "$d0" ] && ok "kill -9: no refusal" || fail "kill -9: no refusal" "$(grep deny "$EVENTS" | tail -n1)"
+attributed "kill -9 QEMU" "qemu-event"
 wait_for 10 sh -c "[ \"\$(virsh -q domstate d1)\" = 'shut off' ]"
 
 virsh -q start d1 >/dev/null 2>&1; wait_for 10 qemu_holds_tap d1 guestnic0
