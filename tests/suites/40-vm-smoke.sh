@@ -51,8 +51,11 @@ expect() {
     out=$(env MG_VM_SMP=1 "$@" tests/vm/vm.sh run 6.1 "$script" 2>&1); rc=$?
     {
         echo "$out" | sed 's/^/#   /' | head -n 8
-        if { [ "$wrc" = fail ] && [ "$rc" -ne 0 ] || [ "$wrc" = pass ] && [ "$rc" -eq 0 ]; } &&
-           grep -q -- "$want" <<<"$out" && { [ -z "$nwant" ] || ! grep -q -- "$nwant" <<<"$out"; }; then
+        local rc_ok=no
+        if [ "$wrc" = fail ] && [ "$rc" -ne 0 ]; then rc_ok=yes; fi
+        if [ "$wrc" = pass ] && [ "$rc" -eq 0 ]; then rc_ok=yes; fi
+        if [ "$rc_ok" = yes ] && grep -q -- "$want" <<<"$out" &&
+           { [ -z "$nwant" ] || ! grep -q -- "$nwant" <<<"$out"; }; then
             echo "ok - [6.1] harness: $name ($((SECONDS - t0))s)"
         else
             echo "not ok - [6.1] harness: $name (exit $rc)"
