@@ -41,6 +41,7 @@ SD=$(mktemp -d /tmp/mg-standin.XXXXXX)
 MG=$BUILD/macvguard
 . tests/lib/standin.sh
 trap 'standin_stop; rm -rf "$SD"' EXIT
+t_start=$SECONDS; times=""
 echo "=== stand-in production agent: start"
 make -s BUILD="$BUILD" all >"$SD/build.log" 2>&1 || echo "# build: $(tail -n 3 "$SD/build.log" | tr '\n' ' ')"
 standin_start >"$SD/start.out"     # not a pipe: the stand-in must be this shell's child
@@ -55,8 +56,10 @@ for suite in tests/suites/*.sh; do
     fi
     echo "=== suite $name"
     log=$(mktemp)
+    t0=$SECONDS
     bash "$suite" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
+    times="$times $name=$((SECONDS - t0))s"
     count "$name" "$rc" "$log"
     rm -f "$log"
 done
@@ -64,6 +67,7 @@ done
 echo "=== stand-in production agent: untouched by the suites"
 standin_check >"$SD/check.out"
 cat "$SD/check.out"; count standin-check 0 "$SD/check.out"
+echo "# wall time per suite:$times; all: $((SECONDS - t_start))s"
 [ -n "$broken" ] && echo "suites with failures:$broken"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

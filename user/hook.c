@@ -222,7 +222,7 @@ out:
 	return 0;
 }
 
-/* stopped: this libvirtd worker thread is about to tear the domain down (and send the
+/* stopped: this libvirtd/virtqemud worker thread is about to tear the domain down (and send the
  * RTM_DELLINKs): record it so guard events name the domain being torn down. */
 static int op_stopped(const struct hook_ctx *h)
 {
@@ -238,9 +238,21 @@ static int op_stopped(const struct hook_ctx *h)
 	if (mg_teardown_begin(fd, h->domain, NULL, tgid, tid))
 		hook_log(LOG_WARNING, "%s %s: cannot record the teardown: %s", h->domain, h->op,
 			 strerror(errno));
-	else
-		hook_log(LOG_INFO, "%s %s: teardown by libvirtd pid %u thread %u", h->domain,
-			 h->op, tgid, tid);
+	else {
+		/* the daemon that runs hooks: libvirtd, or virtqemud with the modular daemons */
+		char path[64], comm[32] = "";
+		FILE *f;
+		snprintf(path, sizeof(path), "/proc/%u/comm", tgid);
+		f = fopen(path, "re");
+		if (f) {
+			if (!fgets(comm, sizeof(comm), f))
+				comm[0] = 0;
+			comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		hook_log(LOG_INFO, "%s %s: teardown by %s pid %u thread %u", h->domain,
+			 h->op, comm[0] ? comm : "libvirtd", tgid, tid);
+	}
 	close(fd);
 	return 0;
 }

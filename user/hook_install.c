@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "hook.h"
 #include "output.h"
@@ -85,36 +86,126 @@ static const char reload_note[] =
 	"libvirtd reads hooks only when it starts or reloads: run "
 	"'systemctl reload libvirtd' (or virtqemud) or restart it, or pass --reload.\n";
 
-/* libvirt discovers hook scripts at daemon start and on SIGHUP (reload). */
+/* The proc root: /proc, or MACVGUARD_PROC (tests: a made-up process table). */
+static const char *proc_root(void)
+{
+	const char *p = getenv("MACVGUARD_PROC");
+	return p && *p ? p : "/proc";
+}
+
+/* Reads the first line of PROC/PID/NAME into buf ("" when unreadable). */
+static void proc_line(const char *pid, const char *name, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "%s/%s/%s", proc_root(), pid, name);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (!fgets(buf, (int)size, f))
+		buf[0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+/* systemd is the init system (sd_booted()'s test, or PID 1 is systemd). */
+static int systemd_runs(void)
+{
+	char comm[64];
+	struct stat st;
+
+	if (!getenv("MACVGUARD_PROC") && !lstat("/run/systemd/system", &st) && S_ISDIR(st.st_mode))
+		return 1;
+	proc_line("1", "comm", comm, sizeof(comm));
+	return !strcmp(comm, "systemd");
+}
+
+/* The daemon runs as its systemd unit COMM.service: a cgroup line ends in that name. */
+static int in_unit(const char *pid, const char *unit)
+{
+	char path[PATH_MAX], line[1024];
+	size_t ul = strlen(unit);
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "%s/%s/cgroup", proc_root(), pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		size_t l = strcspn(line, "\n");
+		line[l] = 0;
+		found = l > ul && line[l - ul - 1] == '/' && !strcmp(line + l - ul, unit);
+	}
+	fclose(f);
+	return found;
+}
+
+/* systemctl reload UNIT; 0 when it exited 0. */
+static int systemctl_reload(const char *unit)
+{
+	const char *sc = getenv("MACVGUARD_SYSTEMCTL");
+	int status;
+	pid_t p;
+
+	if (!sc || !*sc)
+		sc = access("/usr/bin/systemctl", X_OK) ? "/bin/systemctl" : "/usr/bin/systemctl";
+	fflush(stdout);
+	p = fork();
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0)
+			dup2(null, STDOUT_FILENO);
+		execl(sc, "systemctl", "reload", unit, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(p, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* libvirt discovers hook scripts at daemon start and on reload: `systemctl reload` of the
+ * daemon's unit where systemd runs it (so systemd knows, and ExecReload applies), else
+ * SIGHUP. Whichever QEMU daemon runs: monolithic libvirtd or modular virtqemud. */
 static void reload_or_say(void)
 {
-	DIR *d = opendir("/proc");
+	DIR *d;
 	struct dirent *e;
-	int found = 0;
+	int found = 0, sd;
 
 	if (!want_reload) {
 		fputs(reload_note, stdout);
 		return;
 	}
+	sd = systemd_runs();
+	d = opendir(proc_root());
 	while (d && (e = readdir(d))) {
-		char path[300], comm[64] = "";
-		FILE *f;
+		char comm[64], unit[80];
+		pid_t pid;
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = 0;
-		fclose(f);
+		proc_line(e->d_name, "comm", comm, sizeof(comm));
 		if (strcmp(comm, "libvirtd") && strcmp(comm, "virtqemud"))
 			continue;
 		found++;
-		if (kill(atoi(e->d_name), SIGHUP))
-			printf("could not reload %s (pid %s): %s\n", comm, e->d_name, strerror(errno));
+		pid = (pid_t)atoi(e->d_name);
+		snprintf(unit, sizeof(unit), "%s.service", comm);
+		if (sd && in_unit(e->d_name, unit)) {
+			if (!systemctl_reload(unit)) {
+				printf("reloaded %s (pid %d, systemctl reload %s): it now runs the hook\n",
+				       comm, (int)pid, unit);
+				continue;
+			}
+			printf("systemctl reload %s failed: sending SIGHUP instead\n", unit);
+		}
+		if (kill(pid, SIGHUP))
+			printf("could not reload %s (pid %d): %s\n", comm, (int)pid, strerror(errno));
 		else
-			printf("reloaded %s (pid %s, SIGHUP): it now runs the hook\n", comm, e->d_name);
+			printf("reloaded %s (pid %d, SIGHUP): it now runs the hook\n", comm, (int)pid);
 	}
 	if (d)
 		closedir(d);

@@ -1,7 +1,11 @@
 # Shared by tests/guest/libvirt.sh and tests/demo/guest-demo.sh (sourced, inside a test guest):
-# a real libvirtd 9.0 + QEMU (TCG) as Debian 12 ships them, set up as the shared notes
+# a real libvirt daemon + QEMU (TCG): Debian 12's libvirtd 9.0 (the host's root) or
+# bookworm-backports' 11.3 (the lv11 root, tests/vm/mkroot.sh), set up as the shared notes
 # (docs: ../shared/docs/libvirt-in-guest.md) describe, and two domains d1/d2 whose
 # <interface type='direct'> both ask for <target dev='guestnic0'/>.
+# The daemon: virtqemud where the root has it (the modular daemons; MG_LV_DAEMON=libvirtd
+# forces the monolithic one), else libvirtd. Debian's libvirt packages (bookworm 9.0,
+# bookworm-backports 11.3, trixie 11.3, trixie-backports 12.x) ship only libvirtd.
 ROOT=${MG_ROOT:?}
 OUT=${MG_RESULTS:?}
 MG="$ROOT/${BUILD:-build}/macvguard"
@@ -10,6 +14,13 @@ LV_LOG="$OUT/libvirtd.log"
 AGENT=""
 LIBVIRTD=""
 export LIBVIRT_DEFAULT_URI=qemu:///system
+LV_DAEMON=libvirtd
+[ -x /usr/sbin/virtqemud ] && [ "${MG_LV_DAEMON:-}" != libvirtd ] && LV_DAEMON=virtqemud
+LV_SOCK=/run/libvirt/libvirt-sock
+[ "$LV_DAEMON" = virtqemud ] && LV_SOCK=/run/libvirt/virtqemud-sock
+# "11.3.0" etc.
+lv_version() { "$LV_DAEMON" --version 2>/dev/null | awk '{print $NF; exit}'; }
+lv_major() { local v; v=$(lv_version); echo "${v%%.*}"; }
 
 # One-time: users, config, syslog (the hook logs there), the veth the macvtaps sit on.
 lv_setup() {
@@ -23,7 +34,7 @@ group = "root"
 security_driver = "none"
 stdio_handler = "file"
 CONF
-    cat >/etc/libvirt/libvirtd.conf <<CONF
+    cat >"/etc/libvirt/$LV_DAEMON.conf" <<CONF
 auth_unix_rw = "none"
 unix_sock_rw_perms = "0700"
 log_filters = "1:util.netdevmacvlan 1:qemu.qemu_process 4:*"
@@ -60,11 +71,11 @@ XML
 }
 
 lv_start_daemon() {
-    libvirtd >>"$LV_LOG" 2>&1 &
+    "$LV_DAEMON" >>"$LV_LOG" 2>&1 &
     LIBVIRTD=$!
     for _ in $(seq 1 300); do
-        [ -S /run/libvirt/libvirt-sock ] && virsh -q version >/dev/null 2>&1 && return 0
-        kill -0 "$LIBVIRTD" 2>/dev/null || { echo "libvirtd died: $(tail -n 3 "$LV_LOG")"; return 1; }
+        [ -S "$LV_SOCK" ] && virsh -q version >/dev/null 2>&1 && return 0
+        kill -0 "$LIBVIRTD" 2>/dev/null || { echo "$LV_DAEMON died: $(tail -n 3 "$LV_LOG")"; return 1; }
         sleep 0.2
     done
     return 1
@@ -77,7 +88,7 @@ lv_stop_daemon() {
     kill -9 "$LIBVIRTD" 2>/dev/null
     wait "$LIBVIRTD" 2>/dev/null
     LIBVIRTD=""
-    rm -f /run/libvirt/libvirt-sock
+    rm -f "$LV_SOCK"
 }
 
 lv_define() {

@@ -245,6 +245,49 @@ cp "$MG" "$T/mg-gone"; "$MG" hook install --hooks-dir "$H" --binary "$T/mg-gone"
 hook "$E" web-direct migrate begin - <xml/samples/01-direct.xml >"$T/out"; rc=$?
 [ $rc -eq 0 ] && [ ! -s "$T/out" ] && ok "entry with a missing binary: exit 0, XML unchanged" \
     || notok "entry with a missing binary: exit 0" "exit $rc"
+# --reload: whichever QEMU daemon runs (libvirtd or virtqemud); `systemctl reload UNIT` when
+# systemd runs it as that unit, else SIGHUP. A made-up process table (MACVGUARD_PROC) names
+# stand-in daemons we started ourselves (copies of sleep: comm = file name); a fake
+# systemctl (MACVGUARD_SYSTEMCTL) records its arguments.
+mkdir -p "$T/bin"
+cp "$(command -v sleep)" "$T/bin/virtqemud"; cp "$(command -v sleep)" "$T/bin/libvirtd"
+printf '#!/bin/sh\necho "$@" >>%s/systemctl.log\nexit ${FAKE_SC_RC:-0}\n' "$T" >"$T/bin/systemctl"; chmod +x "$T/bin/systemctl"
+fakeproc() {  # INIT-COMM PID COMM CGROUP...: a /proc with PID 1 and one daemon
+    rm -rf "$T/proc"; mkdir -p "$T/proc/1" "$T/proc/$2"
+    echo "$1" >"$T/proc/1/comm"; echo "$3" >"$T/proc/$2/comm"; shift 3
+    printf '%s\n' "$@" >"$T/proc/$(ls "$T/proc" | grep -v '^1$')/cgroup"
+}
+reload_case() {  # NAME DAEMON INIT CGROUP WANT-OUT WANT-SC WANT-ALIVE [FAKE_SC_RC]
+    local name=$1 d=$2 init=$3 cg=$4 want=$5 wsc=$6 walive=$7 src=${8:-0} p out alive
+    "$T/bin/$d" 300 & p=$!
+    fakeproc "$init" "$p" "$d" "12:pids:/" "0::$cg"
+    : >"$T/systemctl.log"
+    out=$(FAKE_SC_RC=$src MACVGUARD_PROC="$T/proc" MACVGUARD_SYSTEMCTL="$T/bin/systemctl" \
+          "$MG" hook install --hooks-dir "$H" --reload 2>&1)
+    sleep 0.2
+    if kill -0 "$p" 2>/dev/null; then alive=yes; else alive=no; fi
+    kill "$p" 2>/dev/null; wait "$p" 2>/dev/null
+    want=${want//PID/$p}
+    if grep -qF -- "$want" <<<"$out" && [ "$(cat "$T/systemctl.log")" = "$wsc" ] && [ "$alive" = "$walive" ]; then
+        ok "hook install --reload: $name"
+    else notok "hook install --reload: $name" "out '$out', systemctl '$(cat "$T/systemctl.log")', alive $alive"; fi
+}
+reload_case "virtqemud under systemd: systemctl reload virtqemud.service" virtqemud systemd \
+    /system.slice/virtqemud.service "reloaded virtqemud (pid PID, systemctl reload virtqemud.service)" \
+    "reload virtqemud.service" yes
+reload_case "libvirtd under systemd: systemctl reload libvirtd.service" libvirtd systemd \
+    /system.slice/libvirtd.service "reloaded libvirtd (pid PID, systemctl reload libvirtd.service)" \
+    "reload libvirtd.service" yes
+reload_case "virtqemud without systemd: SIGHUP" virtqemud init / "reloaded virtqemud (pid PID, SIGHUP)" "" no
+reload_case "libvirtd without systemd: SIGHUP" libvirtd init / "reloaded libvirtd (pid PID, SIGHUP)" "" no
+reload_case "virtqemud started by hand on a systemd host (not its unit): SIGHUP" virtqemud systemd \
+    /user.slice/session-1.scope "reloaded virtqemud (pid PID, SIGHUP)" "" no
+reload_case "systemctl reload fails: falls back to SIGHUP" virtqemud systemd \
+    /system.slice/virtqemud.service "reloaded virtqemud (pid PID, SIGHUP)" "reload virtqemud.service" no 1
+rm -rf "$T/proc"; mkdir -p "$T/proc/1"; echo systemd >"$T/proc/1/comm"
+out=$(MACVGUARD_PROC="$T/proc" MACVGUARD_SYSTEMCTL="$T/bin/systemctl" "$MG" hook install --hooks-dir "$H" --reload 2>&1)
+grep -q "no libvirtd or virtqemud running" <<<"$out" && ok "hook install --reload with no daemon: says so" \
+    || notok "hook install --reload with no daemon" "$out"
 "$MG" hook uninstall --hooks-dir "$H" >"$T/out" 2>&1; rc=$?
 [ $rc -eq 0 ] && [ ! -e "$E" ] && ok "hook uninstall removes its entry" || notok "hook uninstall removes its entry" "exit $rc"
 "$MG" hook uninstall --hooks-dir "$H" >"$T/out" 2>&1; rc=$?

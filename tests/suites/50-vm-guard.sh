@@ -1,10 +1,15 @@
 #!/bin/bash
-# The guard's scenarios in the kernels that run BPF LSM: Debian 6.1 and 6.12 under QEMU.
+# The guard's scenarios in the kernels that run BPF LSM: Debian 12's 6.1 and 6.12 and
+# Debian 13's 6.18 (trixie-backports) under QEMU, two guests at a time (tests/vm/lib.sh).
 cd "$(dirname "$0")/../.."
 . tests/vm/lib.sh
+t0=$SECONDS
 make -s test-tools || { echo "not ok - build test tools"; echo "0 passed, 1 failed"; exit 1; }
-for k in 6.1 6.12; do
+jobs=()
+for k in 6.1 6.12 6.18; do
     tests/vm/vm.sh prepare "$k" >/dev/null || { echo "not ok - [$k] prepare kernel"; VM_FAILED=$((VM_FAILED + 1)); continue; }
-    vm_suite "$k" tests/guest/guard.sh
+    jobs+=("$k tests/guest/guard.sh")
 done
+vm_parallel "${jobs[@]}"
+echo "# vm guard suite: $((SECONDS - t0))s"
 vm_summary

@@ -65,6 +65,20 @@ int main(int argc, char **argv)
 	      mg_iface_guardable(&ds.iface[0]) && mg_status_live(&ds),
 	      "running: one direct interface guestnic0, guardable, live", "niface %zu", ds.niface);
 
+	/* A real status file written by bookworm-backports' libvirt 11.3 (tests/guest/libvirt.sh,
+	 * lv11 root): <privateData><created value='yes'/></privateData> per interface, and
+	 * newer elements elsewhere (qemuCaps, <audio>, ...). */
+	rc = load("status/libvirt-11.3-running.xml", &ds, err, sizeof(err));
+	mg_uuid_format(ds.uuid, uuid);
+	CHECK(rc == 0 && ds.is_status && !strcmp(ds.state, "running") && ds.pid == 225 &&
+	      !strcmp(ds.name, "d1") && !strcmp(uuid, "1110c917-d01f-40e0-8dcf-00898024e555") &&
+	      ds.niface == 1 && !strcmp(ds.iface[0].type, "direct") &&
+	      !strcmp(ds.iface[0].dev, "guestnic0") && ds.iface[0].created == 1 &&
+	      mg_iface_guardable(&ds.iface[0]) && mg_status_live(&ds),
+	      "libvirt 11.3 status file: running d1, guestnic0 created='yes', guardable, live",
+	      "rc %d %s state %s pid %u niface %zu created %d", rc, err, ds.state, ds.pid, ds.niface,
+	      ds.niface ? ds.iface[0].created : -9);
+
 	rc = load("status/paused.xml", &ds, err, sizeof(err));
 	CHECK(rc == 0 && !strcmp(ds.state, "paused") && mg_status_live(&ds) && nguardable(&ds) == 1,
 	      "paused: live (QEMU still holds the link)", "rc %d state %s", rc, ds.state);

@@ -9,6 +9,10 @@ set -u
 source "$MG_RESULTS/run.env"
 export MG_ROOT MG_KVER MG_RESULTS
 cd "$MG_ROOT" || exit 98
+# The host's vm.sh tells a boot that died before this point (retried once) from a test
+# that crashed the kernel (a failure): this file, and the line on the console.
+echo "started $(date +%s)" >"$MG_RESULTS/started"
+echo "mg-guest: script started"
 run=("$MG_SCRIPT")
 [ -x "$MG_SCRIPT" ] || run=(bash "$MG_SCRIPT")
 # Output goes straight to the file (not through a pipe), so daemons the script leaves
