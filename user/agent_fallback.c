@@ -380,6 +380,7 @@ static int on_link_msg(struct nl_msg *msg, void *arg)
 	if (nh->nlmsg_type == RTM_NEWLINK) {
 		if (cookie && a->links && (l = link_put(a, cookie, (uint32_t)ifi->ifi_index))) {
 			l->state = FB_LINK_LIVE;
+			l->lost = false;
 			l->seen = a->resync_gen;
 			l->link = link;
 			memcpy(l->kind, kind, sizeof(l->kind));
@@ -392,10 +393,13 @@ static int on_link_msg(struct nl_msg *msg, void *arg)
 	}
 	if (own)
 		agent_newlinks_forget(a, (uint32_t)ifi->ifi_index);
-	if (cookie && a->links && (l = link_find(a, cookie, (uint32_t)ifi->ifi_index)) &&
-	    l->state == FB_LINK_LIVE) {
-		l->state = FB_LINK_GONE;
-		l->gone_ns = mg_now_boot_ns();
+	if (cookie && a->links && (l = link_find(a, cookie, (uint32_t)ifi->ifi_index))) {
+		if (l->state == FB_LINK_GONE && l->lost)
+			return NL_OK;   /* already counted lost by a resync */
+		if (l->state == FB_LINK_LIVE) {
+			l->state = FB_LINK_GONE;
+			l->gone_ns = mg_now_boot_ns();
+		}
 	}
 	if (a->kernel_monitor)
 		return NL_OK;
@@ -584,8 +588,7 @@ static void fb_resync(struct agent *a)
 		}
 	}
 	a->cur_cookie = a->own_cookie;
-	snprintf(where, sizeof(where), "rtnetlink notifications (socket overflow, ENOBUFS); "
-		 "resynced by a dump: links gone unseen:");
+	snprintf(where, sizeof(where), "rtnetlink overflow, resync:");
 	wl = strlen(where);
 	for (i = 0; i < FB_LINK_SLOTS; i++) {
 		struct fb_link *l = &a->links[i];
@@ -602,6 +605,7 @@ static void fb_resync(struct agent *a)
 		}
 		l->state = FB_LINK_GONE;
 		l->gone_ns = mg_now_boot_ns();
+		l->lost = true;
 		tagged = bpf_map_lookup_elem(a->st.guarded_fd, &key, &tag) == 0;
 		if (tagged) {
 			bpf_map_delete_elem(a->st.guarded_fd, &key);

@@ -51,6 +51,8 @@ struct fb_link {
 	uint32_t link;           /* IFLA_LINK */
 	uint32_t seen;           /* resync generation that last saw it */
 	uint8_t state;
+	bool lost;               /* counted in a resync's LOST record: its late notification
+	                          * is not a second record */
 	char name[MG_IFNAMSIZ];
 	char kind[MG_IFNAMSIZ];
 };
