@@ -32,36 +32,55 @@ start_agent() {
     for _ in $(seq 1 200); do grep -q "agent running" "$OUT/agent.log" && break; sleep 0.05; done
     grep -q "monitor: fallback" "$OUT/agent.log" || { echo "fallback did not start: $(cat "$OUT/agent.log")"; exit 1; }
 }
-stop_agent() { kill "$AGENT"; wait "$AGENT" 2>/dev/null; AGENT=""; }
+stop_agent() { kill "$AGENT"; wait "$AGENT" 2>/dev/null; AGENT=""; return 0; }
 rate() { "$@" | sed -n 's/^rate \([0-9.]*\).*/\1/p'; }
-# per program: name run_cnt run_time_ns (tracepoint programs of the fallback only)
-prog_stats() {
+# per program: name run_cnt run_time_ns, for the programs our agent loaded (ids that were
+# not there before it started: other agents on the host may run their own)
+fb_ids() {
     bpftool -j prog show 2>/dev/null | python3 -c '
 import json,sys
 for p in json.load(sys.stdin):
-    if p.get("name","").startswith("mg_fb_"):
+    if p.get("name","").startswith("mg_fb_"): print(p["id"])'
+}
+prog_stats() {
+    bpftool -j prog show 2>/dev/null | IDS="$OURS" python3 -c '
+import json,os,sys
+ours = set(os.environ["IDS"].split())
+for p in json.load(sys.stdin):
+    if str(p["id"]) in ours:
         print(p["name"], p.get("run_cnt",0), p.get("run_time_ns",0))'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-sysctl -q kernel.bpf_stats_enabled=1
 echo "# host $(hostname), kernel $(uname -r), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ); $ROUNDS interleaved rounds"
+# Throughput with bpf_stats off (its clock reads would be part of the cost); the order of
+# with/without alternates between rounds; the agent settles 2 s after it starts.
 for r in $(seq 1 "$ROUNDS"); do
-    echo "$(rate "$NLREQ" udp-loop "$UDP_N")" >>"$OUT/udp.off"
-    echo "$(rate "$NLREQ" getlink-loop "$GL_N")" >>"$OUT/gl.off"
-    start_agent
-    prog_stats >"$OUT/ps.before"
-    echo "$(rate "$NLREQ" udp-loop "$UDP_N")" >>"$OUT/udp.on"
-    echo "$(rate "$NLREQ" getlink-loop "$GL_N")" >>"$OUT/gl.on"
-    prog_stats >"$OUT/ps.after"
-    join "$OUT/ps.before" "$OUT/ps.after" | awk '{print $1, $4-$2, $5-$3}' >>"$OUT/ps.delta"
-    stop_agent
+    for phase in $([ $((r % 2)) = 1 ] && echo "off on" || echo "on off"); do
+        if [ $phase = on ]; then start_agent; sleep 2; fi
+        echo "$(rate "$NLREQ" udp-loop "$UDP_N")" >>"$OUT/udp.$phase"
+        echo "$(rate "$NLREQ" getlink-loop "$GL_N")" >>"$OUT/gl.$phase"
+        [ $phase = on ] && stop_agent
+    done
 done
 uoff=$(median <"$OUT/udp.off"); uon=$(median <"$OUT/udp.on")
 goff=$(median <"$OUT/gl.off"); gon=$(median <"$OUT/gl.on")
-printf 'udp sendto loop:   without %10.0f/s  with %10.0f/s  ratio %.3f\n' "$uoff" "$uon" "$(echo "$uon / $uoff" | bc -l)"
-printf 'RTM_GETLINK loop:  without %10.0f/s  with %10.0f/s  ratio %.3f\n' "$goff" "$gon" "$(echo "$gon / $goff" | bc -l)"
-awk '{c[$1]+=$2; t[$1]+=$3} END {for (p in c) printf "bpf_stats %-16s run_cnt %10d  run_time_ns %12d  %6.1f ns/call\n", p, c[p], t[p], c[p] ? t[p]/c[p] : 0}' "$OUT/ps.delta" | sort
+printf 'udp sendto loop:   without %10.0f/s  with %10.0f/s  ratio %.3f (median of %d)\n' "$uoff" "$uon" "$(echo "$uon / $uoff" | bc -l)" "$ROUNDS"
+printf 'RTM_GETLINK loop:  without %10.0f/s  with %10.0f/s  ratio %.3f (median of %d)\n' "$goff" "$gon" "$(echo "$gon / $goff" | bc -l)" "$ROUNDS"
+# The kernel's own per-call cost, each loop alone (bpf_stats on for this pass only).
+fb_ids >"$OUT/ids.before"
+start_agent; sleep 2
+OURS=$(fb_ids | grep -vxFf "$OUT/ids.before" | tr '\n' ' ')
+sysctl -q kernel.bpf_stats_enabled=1
+for loop in "udp-loop $UDP_N" "getlink-loop $GL_N"; do
+    prog_stats >"$OUT/ps.before"
+    "$NLREQ" $loop >/dev/null
+    prog_stats >"$OUT/ps.after"
+    join "$OUT/ps.before" "$OUT/ps.after" | awk -v l="${loop%% *}" '$4 > $2 {
+        printf "bpf_stats %-13s %-14s run_cnt %8d  run_time_ns %11d  %6.1f ns/call\n", l, $1, $4-$2, $5-$3, ($5-$3)/($4-$2) }'
+done
+sysctl -q kernel.bpf_stats_enabled=0
+stop_agent
 rc=0
 for pair in "udp:$uon:$uoff" "getlink:$gon:$goff"; do
     IFS=: read -r n on off <<<"$pair"

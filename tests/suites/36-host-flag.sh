@@ -191,7 +191,7 @@ j=$("$MG" -j journal --verdict audit 2>/dev/null)
 if echo "$j" | grep -q '"owner_domain":"domA"' && echo "$j" | grep -q '"owner_domain":"domB"' &&
    echo "$j" | grep -q '"not_enforcing"'; then ok "journal --verdict audit lists the flagged deletions"
 else fail "journal --verdict audit lists the flagged deletions" "$(echo "$j" | head -c 400)"; fi
-for _ in $(seq 1 100); do   # the textfile is rewritten every few seconds
+for _ in $(seq 1 120); do   # the textfile is rewritten every 10 s
     grep -Eq '^macvguard_verdicts_total\{verdict="audit"\} [4-9]' "$OUT/mg.prom" 2>/dev/null && break; sleep 0.1
 done
 if grep -Eq '^macvguard_verdicts_total\{verdict="audit"\} [4-9]' "$OUT/mg.prom" 2>/dev/null; then
