@@ -17,7 +17,8 @@
  *
  * Requests that cannot have deleted anything never reach the ring buffer: a sender without
  * CAP_NET_ADMIN in the user namespace of the socket's netns (rtnetlink refuses it), or a
- * delete that named no existing device, is counted in mg_flood per uid, which the agent
+ * delete that named no existing device, is counted in mg_flood per uid (root: per uid and
+ * comm), which the agent
  * reads once a second as one summary record per sender. An unprivileged flood costs the
  * real events neither ring space nor journal space.
  *
@@ -127,8 +128,12 @@ static __always_inline int fb_capable(struct sock *sk, struct file *file)
 static __always_inline void fb_flood(struct mg_walk *w, __u32 why, __u64 n)
 {
 	struct mg_flood_key k = { .uid = (__u32)bpf_get_current_uid_gid(), .why = why };
-	struct mg_flood *f = bpf_map_lookup_elem(&mg_flood, &k);
+	struct mg_flood *f;
 	__u64 now = bpf_ktime_get_boot_ns();
+
+	if (k.uid == 0)
+		bpf_get_current_comm(k.comm, sizeof(k.comm));
+	f = bpf_map_lookup_elem(&mg_flood, &k);
 
 	if (!f) {
 		struct mg_flood z = {};

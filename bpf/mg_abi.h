@@ -217,8 +217,8 @@ enum mg_unenforced {
 
 /* Fallback: link requests that cannot have caused a deletion, summarised per sender
  * (map mg_flood, LRU; the agent reads and deletes each entry once a second and writes one
- * summary record per entry). A sender is a uid: a flood from many short-lived processes
- * (a shell loop of `ip link del`) is still one record per interval. */
+ * summary record per entry). A sender is a uid (and, for root, a comm): a flood from many
+ * short-lived processes (a shell loop of `ip link del`) is still one record per interval. */
 enum mg_flood_why {
 	MG_FLOOD_NOT_PERMITTED = 1,    /* no CAP_NET_ADMIN in the target netns's user ns */
 	MG_FLOOD_UNRESOLVED    = 2,    /* allowed, but the delete named no existing device */
@@ -227,6 +227,8 @@ enum mg_flood_why {
 struct mg_flood_key {
 	__u32 uid;
 	__u32 why;                     /* enum mg_flood_why */
+	char  comm[MG_COMM_LEN];       /* uid 0 only (root's tools stay apart); "" otherwise,
+	                                * so no other user can multiply its summaries */
 };
 
 struct mg_flood {
@@ -282,6 +284,7 @@ _Static_assert(sizeof(struct mg_config) == 8, "mg_config ABI");
 _Static_assert(sizeof(struct mg_stats) == 72, "mg_stats ABI");
 _Static_assert(sizeof(struct mg_event) == 448, "mg_event ABI");
 _Static_assert(sizeof(struct mg_flood) == 96, "mg_flood ABI");
+_Static_assert(sizeof(struct mg_flood_key) == 24, "mg_flood_key ABI");
 _Static_assert(__builtin_offsetof(struct mg_event, comm) == 72, "mg_event layout");
 _Static_assert(__builtin_offsetof(struct mg_tag, owner_start) == 80, "mg_tag layout");
 _Static_assert(__builtin_offsetof(struct mg_event, record) == 376, "mg_event layout");

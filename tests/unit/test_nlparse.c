@@ -1332,7 +1332,7 @@ static void t_policy(void)
 	X(mg_event, record) X(mg_event, path) X(mg_event, result) X(mg_event, req_known) \
 	X(mg_event, err) X(mg_event, lower_ifindex) X(mg_event, kind) X(mg_event, lower_name) \
 	X(mg_event, pcomm) X(mg_event, count) X(mg_event, uid) \
-	X(mg_flood_key, uid) X(mg_flood_key, why) \
+	X(mg_flood_key, uid) X(mg_flood_key, why) X(mg_flood_key, comm) \
 	X(mg_flood, count) X(mg_flood, first_ns) X(mg_flood, last_ns) X(mg_flood, netns_cookie) \
 	X(mg_flood, cgroup_id) X(mg_flood, pid) X(mg_flood, tid) X(mg_flood, ppid) \
 	X(mg_flood, target_ifindex) X(mg_flood, msg_type) X(mg_flood, comm) X(mg_flood, req_name)
