@@ -32,11 +32,16 @@ SAN_FLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 BPF_CFLAGS  = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror $(DEPFLAGS) \
               -Ivmlinux -Ibpf -I$(BUILD)
 
-# Each bpf/*.bpf.c compiles to $(BUILD)/*.bpf.o; the guard's files are then linked into
-# one object, $(BUILD)/guard.bpf.o (skeleton guard_bpf). fallback.bpf.o stands alone.
+# Each bpf/*.bpf.c compiles to $(BUILD)/parts/*.bpf.o; libbpf's static linker then makes
+# two objects: $(BUILD)/guard.bpf.o (skeleton guard_bpf: the LSM hook, the shared walk and
+# resolution, the deletion monitor) and $(BUILD)/fallback.bpf.o (skeleton fallback_bpf: the
+# syscall tracepoints with the same walk and resolution; tracepoint programs only).
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
-BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
-GUARD_OBJS := $(BUILD)/guard_request.bpf.o $(BUILD)/guard_resolve.bpf.o $(BUILD)/monitor.bpf.o
+BPF_PARTS  := $(patsubst bpf/%.bpf.c,$(BUILD)/parts/%.bpf.o,$(BPF_SRCS))
+GUARD_OBJS := $(BUILD)/parts/guard_request.bpf.o $(BUILD)/parts/guard_walk.bpf.o \
+              $(BUILD)/parts/guard_resolve.bpf.o $(BUILD)/parts/monitor.bpf.o
+FALLBACK_OBJS := $(BUILD)/parts/fallback.bpf.o $(BUILD)/parts/guard_walk.bpf.o \
+                 $(BUILD)/parts/guard_resolve.bpf.o
 BPF_SKELS  := $(BUILD)/guard.skel.h $(BUILD)/fallback.skel.h
 LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
@@ -57,13 +62,16 @@ $(DEPS_STAMP): scripts/packages-build.txt scripts/deps.sh
 deps-test: deps
 	scripts/deps.sh test
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c vmlinux/vmlinux.h | $(DEPS_STAMP)
+$(BUILD)/parts/%.bpf.o: bpf/%.bpf.c vmlinux/vmlinux.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # libbpf's static linker: one map per __weak definition in maps.bpf.h, extern functions
 # resolved across files.
 $(BUILD)/guard.bpf.o: $(GUARD_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/fallback.bpf.o: $(FALLBACK_OBJS)
 	$(BPFTOOL) gen object $@ $^
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
@@ -172,5 +180,5 @@ clean:
 .SECONDARY: $(BPF_OBJS) $(BUILD)/guard.bpf.o $(BPF_SKELS)
 
 include tests/tests.mk
--include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/asan/obj/*.d $(BUILD)/tests/*.d \
+-include $(wildcard $(BUILD)/*.d $(BUILD)/parts/*.d $(BUILD)/obj/*.d $(BUILD)/asan/obj/*.d $(BUILD)/tests/*.d \
     $(BUILD)/tests/asan/*.d $(BUILD)/xml/*.d $(BUILD)/fuzz/*.d)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the guard's two files call across each other. guard_request.bpf.c walks a
- * sendmsg batch and decides; guard_resolve.bpf.c finds the devices a request targets and
- * hands each back to mg_check_guarded().
+ * What the guard's files call across each other. guard_walk.bpf.c walks a request batch
+ * and decides (for lsm/netlink_send in guard_request.bpf.c and for the fallback's
+ * tracepoints in fallback.bpf.c); guard_resolve.bpf.c finds the devices a request
+ * targets and hands each back to mg_check_guarded().
  *
  * These are global BPF functions: the verifier checks each once, on its own, with its
  * arguments as declared (so every pointer argument may be NULL and is checked). Do not
@@ -19,8 +20,10 @@
 #define MG_MAX_UPPERS     (1u << 16)   /* upper-list steps in one deletion */
 #define MG_MAX_ALTNAMES   256
 
-/* guard_request.bpf.c */
+/* guard_walk.bpf.c */
 
+/* One link request of the batch at w->msg_off: parse, resolve, decide. */
+extern int mg_check_msg(struct mg_walk *w, __u32 len, __u32 type);
 /* Is dev guarded? If so, decide, count and report; sets w->refused on a refusal in
  * enforce mode. */
 extern int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how);

@@ -55,6 +55,7 @@ static __always_inline void mg_current_requester(struct mg_event *e)
 	e->tid = (__u32)pid_tgid;
 	e->ppid = BPF_CORE_READ(parent, tgid);
 	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	if (parent)
 		bpf_probe_read_kernel_str(e->pcomm, sizeof(e->pcomm), parent->comm);

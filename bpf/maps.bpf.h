@@ -54,7 +54,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);   /* 4 MiB: ~9,300 records of 440 (+8) bytes, for bursts */
+	__uint(max_entries, 1 << 22);   /* 4 MiB: ~9,300 records of 448 (+8) bytes, for bursts */
 } mg_events __weak SEC(".maps");
 
 /* libvirt teardown windows, written by `macvguard hook qemu D stopped|release`. */
@@ -144,8 +144,13 @@ struct mg_walk {
 	__u8  refused;               /* a refusal in enforce mode: stop and return -EPERM */
 	__u8  unreadable;            /* a link request we could not read to the end */
 	__u8  how;                   /* how the current target was found */
-	__u8  pad[2];
+	__u8  flag_only;             /* enum mg_unenforced: the fallback (verdicts are flags, no
+	                              * pending map, a sender record for unguarded targets);
+	                              * 0: the LSM guard */
+	__u8  pad;
 	__u32 target_ifindex;
+	__u32 found;                 /* fallback: targets resolved (not counting uppers) */
+	__u32 dels;                  /* fallback: readable RTM_DELLINKs in the batch */
 	/* Queue of devices whose uppers are walked. Its indexes live here, in map memory,
 	 * not in the loop's stack context: the 6.8+ verifier re-verifies bpf_loop callbacks
 	 * until their state converges, and exact stack counters never converge. */

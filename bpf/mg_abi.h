@@ -15,7 +15,9 @@
 #include <linux/types.h>
 #endif
 
-#define MG_ABI_VERSION      4   /* 4: mg_event with deletion records and teardown (440 B) */
+#define MG_ABI_VERSION      5   /* 5: mg_event says when the guard was not enforcing, counts
+                                 * summaries, names the uid (448 B); mg_stats counts
+                                 * unprivileged and unresolved link requests; mg_flood */
 
 #define MG_IFNAMSIZ         16   /* IFNAMSIZ */
 #define MG_ALTIFNAMSIZ      128  /* ALTIFNAMSIZ */
@@ -110,6 +112,9 @@ struct mg_stats {
 	__u64 fail_closed;     /* messages refused because they could not be fully read */
 	__u64 tags_expired;    /* tags removed because their device was unregistered/moved */
 	__u64 deletions;       /* deletion records written (device unregistered or delete failed) */
+	__u64 unprivileged;    /* fallback: link requests of senders without CAP_NET_ADMIN in the
+	                        * target netns (the kernel refuses them; summarised, mg_flood) */
+	__u64 unresolved;      /* fallback: deletes whose target did not exist (summarised) */
 };
 
 /* What a message asked for. */
@@ -177,7 +182,9 @@ struct mg_event {
 	__u8  reason;                  /* enum mg_reason */
 	__u8  mode;                    /* enum mg_mode at decision time */
 	__u8  queues_state;            /* enum mg_queues_state */
-	__u8  pad[2];
+	__u8  unenforced;              /* enum mg_unenforced: the guard could not refuse (the
+	                                * fallback flagged this verdict), and why; 0: n/a */
+	__u8  pad;
 	char  comm[MG_COMM_LEN];
 	char  ifname[MG_IFNAMSIZ];     /* guarded link's current name */
 	char  req_name[MG_ALTIFNAMSIZ];/* name the message asked for, if any */
@@ -196,12 +203,57 @@ struct mg_event {
 	char  kind[MG_IFNAMSIZ];       /* rtnl_link_ops->kind ("tap" for a tun in tap mode) */
 	char  lower_name[MG_IFNAMSIZ];
 	char  pcomm[MG_COMM_LEN];      /* requester's parent comm (a hook child's libvirtd) */
+	__u32 count;                   /* MG_REC_SUMMARY: requests summarised (else 0 or 1) */
+	__u32 uid;                     /* requester's uid (initial user namespace) */
+};
+
+/* Why the guard could not refuse (mg_event.unenforced): the fallback's verdicts are flags. */
+enum mg_unenforced {
+	MG_UE_NONE       = 0,
+	MG_UE_REFUSED    = 1,          /* the kernel refused the BPF LSM/fentry programs */
+	MG_UE_LSM_OFF    = 2,          /* LSM program loaded but never ran ("bpf" not in lsm=) */
+	MG_UE_NO_BTF     = 3,          /* no kernel BTF: the guard cannot load */
+};
+
+/* Fallback: link requests that cannot have caused a deletion, summarised per sender
+ * (map mg_flood, LRU; the agent reads and deletes each entry once a second and writes one
+ * summary record per entry). A sender is a uid (and, for root, a comm): a flood from many
+ * short-lived processes (a shell loop of `ip link del`) is still one record per interval. */
+enum mg_flood_why {
+	MG_FLOOD_NOT_PERMITTED = 1,    /* no CAP_NET_ADMIN in the target netns's user ns */
+	MG_FLOOD_UNRESOLVED    = 2,    /* allowed, but the delete named no existing device */
+};
+
+struct mg_flood_key {
+	__u32 uid;
+	__u32 why;                     /* enum mg_flood_why */
+	char  comm[MG_COMM_LEN];       /* uid 0 only (root's tools stay apart); "" otherwise,
+	                                * so no other user can multiply its summaries */
+};
+
+struct mg_flood {
+	__u64 count;
+	__u64 first_ns;                /* CLOCK_BOOTTIME of the first and last request */
+	__u64 last_ns;
+	__u64 netns_cookie;            /* of the last request's socket */
+	__u64 cgroup_id;
+	__u32 pid;                     /* last request's sender */
+	__u32 tid;
+	__u32 ppid;
+	__u32 target_ifindex;          /* what the last request named, if an index */
+	__u16 msg_type;
+	__u16 pad;
+	__u32 pad2;
+	char  comm[MG_COMM_LEN];
+	char  req_name[MG_IFNAMSIZ];
 };
 
 /* What a record is. */
 enum mg_record {
 	MG_REC_REQUEST = 0,            /* the guard's verdict on a netlink request */
 	MG_REC_DELETE  = 1,            /* a device was unregistered, or a delete failed */
+	MG_REC_SUMMARY = 2,            /* fallback: `count` requests of one sender that could
+	                                * not have deleted anything, in one interval */
 };
 
 /* How a device went away (deletion records), or came to be asked about (requests). */
@@ -220,7 +272,8 @@ enum mg_result {
 	MG_RES_REFUSED = 2,            /* the guard refused the request */
 	MG_RES_FAILED  = 3,            /* the kernel failed the request: err */
 	MG_RES_UNSEEN  = 4,            /* fallback: a sent RTM_DELLINK no notification matched
-	                                * (failed, or its link was in another netns) */
+	                                * (failed, or named no existing device) */
+	MG_RES_NOT_PERMITTED = 5,      /* fallback: the sender lacks CAP_NET_ADMIN there */
 };
 
 _Static_assert(sizeof(struct mg_link_key) == 16, "mg_link_key ABI");
@@ -228,8 +281,10 @@ _Static_assert(sizeof(struct mg_tag) == 136, "mg_tag ABI");
 _Static_assert(sizeof(struct mg_teardown) == 104, "mg_teardown ABI");
 _Static_assert(sizeof(struct mg_counts) == 24, "mg_counts ABI");
 _Static_assert(sizeof(struct mg_config) == 8, "mg_config ABI");
-_Static_assert(sizeof(struct mg_stats) == 56, "mg_stats ABI");
-_Static_assert(sizeof(struct mg_event) == 440, "mg_event ABI");
+_Static_assert(sizeof(struct mg_stats) == 72, "mg_stats ABI");
+_Static_assert(sizeof(struct mg_event) == 448, "mg_event ABI");
+_Static_assert(sizeof(struct mg_flood) == 96, "mg_flood ABI");
+_Static_assert(sizeof(struct mg_flood_key) == 24, "mg_flood_key ABI");
 _Static_assert(__builtin_offsetof(struct mg_event, comm) == 72, "mg_event layout");
 _Static_assert(__builtin_offsetof(struct mg_tag, owner_start) == 80, "mg_tag layout");
 _Static_assert(__builtin_offsetof(struct mg_event, record) == 376, "mg_event layout");

@@ -42,16 +42,19 @@
 
 #ifdef __bpf__
 #define MG_INLINE static __always_inline
-/* The source bytes live in kernel memory (skb->data). */
+/* The source bytes live in kernel memory (skb->data: the LSM guard) or, with user set, in
+ * the sender's memory (the fallback reads the sendmsg/sendto buffer at syscall entry). */
 struct mg_src {
 	__u64 base;
 	__u32 len;
-	__u32 pad;
+	__u32 user;
 };
 MG_INLINE int mg_src_read(const struct mg_src *s, __u32 off, void *dst, __u32 n)
 {
 	if (off > s->len || n > s->len - off)
 		return -1;
+	if (s->user)
+		return bpf_probe_read_user(dst, n, (const void *)(s->base + off)) ? -1 : 0;
 	return bpf_probe_read_kernel(dst, n, (const void *)(s->base + off)) ? -1 : 0;
 }
 #define mg_loop(n, cb, ctx) bpf_loop((n), (cb), (ctx), 0)
@@ -61,7 +64,7 @@ MG_INLINE int mg_src_read(const struct mg_src *s, __u32 off, void *dst, __u32 n)
 struct mg_src {
 	const unsigned char *base;
 	__u32 len;
-	__u32 pad;
+	__u32 user;      /* BPF only: the bytes are in user memory */
 };
 MG_INLINE int mg_src_read(const struct mg_src *s, __u32 off, void *dst, __u32 n)
 {

@@ -32,9 +32,18 @@
 
 static int on_ring_event(void *ctx, void *data, size_t size)
 {
+	struct agent *a = ctx;
+	const struct mg_event *e = data;
+
 	if (size < sizeof(struct mg_event))
 		return 0;
-	agent_emit(ctx, data);
+	/* the fallback's delete requests wait for the deletion they lead to (one record) */
+	if (a->fb && e->unenforced && e->record == MG_REC_REQUEST && e->action == MG_ACT_DELETE &&
+	    e->how != MG_HOW_UNPARSED && e->how != MG_HOW_UNRESOLVED) {
+		agent_fallback_request(a, e);
+		return 0;
+	}
+	agent_emit(a, e);
 	return 0;
 }
 
@@ -233,8 +242,8 @@ int mg_agent_run(const struct mg_agent_opts *o)
 		ring_buffer__consume(a->rb);
 		fflush(stdout);
 		agent_clients_flush(a);
-		if (pfd[2].revents & POLLIN)
-			nl_recvmsgs_default(a->nl);
+		if (pfd[2].revents & (POLLIN | POLLERR))
+			agent_links_recv(a);
 		if (pfd[3].revents & POLLIN)
 			agent_clients_accept(a);
 		if (pfd[4].revents & POLLIN)
@@ -242,7 +251,6 @@ int mg_agent_run(const struct mg_agent_opts *o)
 		agent_newlinks_check(a);
 		agent_clients_reap(a, pfd + 5);
 		check_kernel_lost(a);
-		agent_fallback_check_lost(a);
 		mg_aj_tick(&a->aj);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec != last.tv_sec) {
@@ -252,16 +260,16 @@ int mg_agent_run(const struct mg_agent_opts *o)
 			if (a->ino_wd < 0)
 				agent_status_watch(a);
 			mg_teardown_prune(a->td_fd, 60ull * 1000000000ull);
-			if (a->fb)
-				agent_fallback_expire(a, false);
+			agent_fallback_tick(a);
 			last = now;
 		}
 	}
 	ring_buffer__consume(a->rb);
 	check_kernel_lost(a);
-	agent_fallback_check_lost(a);
-	if (a->fb)
+	if (a->fb) {
 		agent_fallback_expire(a, true);
+		agent_fallback_flood(a, false);
+	}
 out:
 	mg_aj_close(&a->aj, rc ? "error" : "stopped");
 	if (a->rb)

@@ -21,9 +21,10 @@
 /* monitor clients at once; when full the idlest one is evicted (and told why) */
 #define MAX_CLIENTS  128
 #define MAX_PENDING  256
-#define FB_SENDERS   512              /* recent RTM_DELLINK senders kept for the join */
+#define FB_SENDERS   512              /* recent request records kept for the join */
 #define FB_WINDOW_NS 3000000000ull
-#define NAME_CACHE   4096
+#define FB_LINK_SLOTS 16384           /* links known, all netns (open addressing) */
+#define FB_NETNS     256              /* netns other than the agent's that are watched */
 
 /* Links created since the agent started that are not guarded yet. */
 struct pending_link {
@@ -32,17 +33,38 @@ struct pending_link {
 	char name[MG_IFNAMSIZ];
 };
 
-/* Fallback: an RTM_DELLINK seen leaving a process, waiting for the notification. */
+/* Fallback: a request record (a delete's resolved target, or a verdict on a guarded
+ * target) waiting for the notification of the deletion. */
 struct fb_sender {
-	struct mg_event ev;      /* requester fields, target_ifindex / req_name */
-	uint32_t resolved;       /* ifindex it named (by index, or by name via the cache) */
+	struct mg_event ev;      /* link_netns_cookie + ifindex: the target, as the kernel
+	                          * resolved it at request time */
 	bool used;
 	bool matched;
 };
 
-struct name_entry {
-	int ifindex;
+/* A link of any watched netns, kept from RTM_NEWLINK (names of lower devices that went
+ * first, and the resync's diff). */
+enum { FB_LINK_EMPTY = 0, FB_LINK_LIVE, FB_LINK_GONE, FB_LINK_TOMB };
+struct fb_link {
+	uint64_t cookie;         /* netns */
+	uint64_t gone_ns;
+	uint32_t ifindex;
+	uint32_t link;           /* IFLA_LINK */
+	uint32_t seen;           /* resync generation that last saw it */
+	uint8_t state;
+	bool lost;               /* counted in a resync's LOST record: its late notification
+	                          * is not a second record */
 	char name[MG_IFNAMSIZ];
+	char kind[MG_IFNAMSIZ];
+};
+
+/* A netns other than the agent's: its id in the agent's netns and its cookie. */
+struct fb_netns {
+	bool used;
+	bool stale;              /* its id stopped answering a dump */
+	int nsid;
+	uint64_t cookie;
+	uint64_t ino, dev;       /* the nsfs inode: the same netns met again */
 };
 
 struct ring_buffer;
@@ -78,13 +100,19 @@ struct agent {
 	uint32_t *known;                /* ifindexes that existed or were seen */
 	size_t nknown, capknown;
 	/* agent_fallback.c */
-	struct nl_sock *nl;             /* rtnetlink link notifications */
+	struct nl_sock *nl;             /* rtnetlink link notifications, every netns with an id */
+	struct nl_sock *nlc;            /* requests: netns ids */
 	struct fallback_bpf *fb;
+	uint8_t fb_why;                 /* enum mg_unenforced */
 	bool fb_ignore;                 /* draining the self-test's record */
-	unsigned long long fb_lost_seen;
 	struct fb_sender senders[FB_SENDERS];
 	unsigned next_sender;
-	struct name_entry names[NAME_CACHE];
+	struct fb_link *links;          /* FB_LINK_SLOTS */
+	struct fb_netns netns[FB_NETNS];
+	uint64_t cur_cookie;            /* netns of the notification being handled */
+	bool resyncing;                 /* a dump, not a notification */
+	uint32_t resync_gen;
+	unsigned long long overflows;   /* ENOBUFS seen on the notification socket */
 	struct fb_sender *last_veth;    /* sender of the last veth deletion seen, and when */
 	uint64_t last_veth_ns;
 };

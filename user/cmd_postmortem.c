@@ -276,6 +276,9 @@ static void describe(const struct incident *in, char *out, size_t size)
 		ownerd[0] = 0;
 	if (!strcmp(verdict, "deny"))
 		snprintf(outcome, sizeof(outcome), "refused");
+	else if (!strcmp(verdict, "audit") && *mg_jstr(o, "not_enforcing"))
+		snprintf(outcome, sizeof(outcome), "flagged: the guard was not enforcing on this host "
+			 "(enforce would have refused it)");
 	else if (!strcmp(verdict, "audit"))
 		snprintf(outcome, sizeof(outcome), "allowed in audit mode (enforce would have refused it)");
 	else if (!strcmp(verdict, "gone"))

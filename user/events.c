@@ -74,7 +74,16 @@ json_object *mg_event_json(const struct mg_event *e)
 	json_object_object_add(o, "comm", known ? json_object_new_string(comm) : NULL);
 	json_object_object_add(o, "pcomm", known && pcomm[0] ? json_object_new_string(pcomm) : NULL);
 	json_object_object_add(o, "cgroup_id", known && e->cgroup_id ? json_object_new_uint64(e->cgroup_id) : NULL);
+	json_object_object_add(o, "uid", known ? json_object_new_int64(e->uid) : NULL);
 	json_object_object_add(o, "req_netns_cookie", json_object_new_uint64(e->req_netns_cookie));
+	if (e->record == MG_REC_SUMMARY || e->count > 1)
+		json_object_object_add(o, "count", json_object_new_int64(e->count));
+	if (e->unenforced) {
+		/* the fallback's verdicts: what the guard would have done, not what it did */
+		json_object_object_add(o, "enforcing", json_object_new_boolean(false));
+		json_object_object_add(o, "not_enforcing",
+				       json_object_new_string(mg_unenforced_name(e->unenforced)));
+	}
 	return o;
 }
 
@@ -132,7 +141,9 @@ void mg_event_print_td(FILE *out, const struct mg_event *e, const char *teardown
 		snprintf(lower, sizeof(lower), "%s(%u)", lowern[0] ? lowern : "?", e->lower_ifindex);
 	else
 		snprintf(lower, sizeof(lower), "-");
-	if (e->result == MG_RES_FAILED) {
+	if (e->record == MG_REC_SUMMARY) {
+		snprintf(res, sizeof(res), "%s x%u", mg_result_name(e->result), e->count);
+	} else if (e->result == MG_RES_FAILED) {
 		const char *en = e->err < 0 ? strerrorname_np(-e->err) : NULL;
 		snprintf(res, sizeof(res), "failed:%s", en ? en : "?");
 	} else if (e->record == MG_REC_REQUEST && e->result == MG_RES_NONE) {
@@ -141,9 +152,10 @@ void mg_event_print_td(FILE *out, const struct mg_event *e, const char *teardown
 		snprintf(res, sizeof(res), "%s", mg_result_name(e->result));
 	}
 	if (e->verdict)
-		snprintf(guard, sizeof(guard), "%s%s%s%s%s", mg_verdict_name(e->verdict),
+		snprintf(guard, sizeof(guard), "%s%s%s%s%s%s", mg_verdict_name(e->verdict),
 			 e->how ? " via " : "", e->how ? mg_how_name(e->how) : "",
-			 e->reason ? " " : "", mg_reason_name(e->reason));
+			 e->reason ? " " : "", mg_reason_name(e->reason),
+			 e->unenforced ? " (not enforcing)" : "");
 	else
 		snprintf(guard, sizeof(guard), "-");
 	/* names come from processes, links and libvirt: escaped as one line */

@@ -231,13 +231,20 @@ void mg_jrec_text(json_object *r, char *out, size_t size)
 	const char *type = mg_jstr(r, "type");
 	char a[256], b[256];
 
-	if (!strcmp(type, "verdict") && !strcmp(mg_jstr(r, "record"), "delete")) {
+	if (!strcmp(type, "verdict") && !strcmp(mg_jstr(r, "record"), "summary")) {
+		/* a rate-limited summary of requests that could not have deleted anything */
+		snprintf(out, size, "summary %lld %s %s requests by %s[%lld] uid %lld (%s)",
+			 mg_jint(r, "count"), mg_jstr(r, "result"), mg_jstr(r, "msg_type"),
+			 mg_jstr(r, "comm"), mg_jint(r, "pid"), mg_jint(r, "uid"),
+			 !strcmp(mg_jstr(r, "result"), "not-permitted") ?
+			 "no CAP_NET_ADMIN in the target netns" : "no such device");
+	} else if (!strcmp(type, "verdict") && !strcmp(mg_jstr(r, "record"), "delete")) {
 		/* a device went away (a deletion record), with the guard's verdict on
 		 * the request that caused it when there was one */
 		const char *v = mg_jstr(r, "verdict"), *reason = mg_jstr(r, "reason");
 		bool guarded = *v && strcmp(v, "none");
 		snprintf(out, size,
-			 "%s %s %s %s(%lld) owner=%s(pid %lld) by %s[%lld] ppid %lld%s%s%s%s%s%s",
+			 "%s %s %s %s(%lld) owner=%s(pid %lld) by %s[%lld] ppid %lld%s%s%s%s%s%s%s",
 			 mg_jstr(r, "result"), mg_jstr(r, "path"),
 			 *mg_jstr(r, "kind") ? mg_jstr(r, "kind") : "-", mg_jstr(r, "ifname"),
 			 mg_jint(r, "ifindex"),
@@ -245,17 +252,19 @@ void mg_jrec_text(json_object *r, char *out, size_t size)
 			 mg_jint(r, "owner_pid"), *mg_jstr(r, "comm") ? mg_jstr(r, "comm") : "unknown",
 			 mg_jint(r, "pid"), mg_jint(r, "ppid"), guarded ? " guard=" : "",
 			 guarded ? v : "", guarded && *reason ? " " : "", guarded ? reason : "",
+			 *mg_jstr(r, "not_enforcing") ? " (not enforcing)" : "",
 			 *mg_jstr(r, "teardown_domain") ? " teardown=" : "",
 			 mg_jstr(r, "teardown_domain"));
 	} else if (!strcmp(type, "verdict")) {
 		const char *reason = mg_jstr(r, "reason");
 		snprintf(out, size,
-			 "%s %s %s(%lld) via %s owner=%s(pid %lld) by %s[%lld] ppid %lld%s%s%s%s",
+			 "%s %s %s(%lld) via %s owner=%s(pid %lld) by %s[%lld] ppid %lld%s%s%s%s%s",
 			 mg_jstr(r, "verdict"), mg_jstr(r, "action"), mg_jstr(r, "ifname"),
 			 mg_jint(r, "ifindex"), mg_jstr(r, "how"),
 			 *mg_jstr(r, "owner_domain") ? mg_jstr(r, "owner_domain") : "-",
 			 mg_jint(r, "owner_pid"), mg_jstr(r, "comm"), mg_jint(r, "pid"),
 			 mg_jint(r, "ppid"), *reason ? " " : "", reason,
+			 *mg_jstr(r, "not_enforcing") ? " (not enforcing)" : "",
 			 *mg_jstr(r, "teardown_domain") ? " teardown=" : "",
 			 mg_jstr(r, "teardown_domain"));
 	} else if (!strcmp(type, "hook")) {

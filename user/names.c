@@ -47,7 +47,8 @@ const char *mg_action_name(unsigned a)
 
 const char *mg_record_name(unsigned r)
 {
-	static const char *const n[] = { [MG_REC_REQUEST] = "request", [MG_REC_DELETE] = "delete" };
+	static const char *const n[] = { [MG_REC_REQUEST] = "request", [MG_REC_DELETE] = "delete",
+					 [MG_REC_SUMMARY] = "summary" };
 	return NAME_OF(n, r);
 }
 
@@ -66,6 +67,7 @@ const char *mg_result_name(unsigned r)
 	static const char *const n[] = {
 		[MG_RES_NONE] = "none", [MG_RES_DELETED] = "deleted", [MG_RES_REFUSED] = "refused",
 		[MG_RES_FAILED] = "failed", [MG_RES_UNSEEN] = "unseen",
+		[MG_RES_NOT_PERMITTED] = "not-permitted",
 	};
 	return NAME_OF(n, r);
 }
@@ -123,4 +125,18 @@ int mg_parse_mode(const char *s, unsigned *mode)
 	else
 		return -1;
 	return 0;
+}
+
+const char *mg_unenforced_name(unsigned u)
+{
+	static const char *const n[] = {
+		[MG_UE_NONE] = "",
+		[MG_UE_REFUSED] = "the kernel refused the BPF LSM/fentry programs: the fallback flags "
+				  "what the guard would have refused",
+		[MG_UE_LSM_OFF] = "the BPF LSM program never ran (\"bpf\" is not in the kernel's "
+				  "lsm= list): the fallback flags what the guard would have refused",
+		[MG_UE_NO_BTF] = "no kernel BTF: the guard cannot load; the fallback flags what it "
+				 "would have refused",
+	};
+	return NAME_OF(n, u);
 }

@@ -15,6 +15,8 @@ const char *mg_result_name(unsigned r);
 const char *mg_kind_name(unsigned k);
 const char *mg_source_name(unsigned s);
 const char *mg_queues_name(unsigned q);
+/* Why the guard was not enforcing (enum mg_unenforced), a sentence; "" for none. */
+const char *mg_unenforced_name(unsigned u);
 /* "enforce"/"audit" -> enum mg_mode; -1 otherwise. */
 int mg_parse_mode(const char *s, unsigned *mode);
 /* enum mg_kind of an rtnl_link_ops kind string ("macvtap", "tun", ...). */

@@ -110,3 +110,21 @@ int mg_netns_name_of(uint64_t cookie, char *name, size_t size)
 	closedir(d);
 	return rc;
 }
+
+int mg_netns_fd_cookie(int nsfd, uint64_t *cookie)
+{
+	int saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), rc;
+
+	if (saved < 0)
+		return -errno;
+	if (setns(nsfd, CLONE_NEWNET)) {
+		rc = -errno;
+		close(saved);
+		return rc;
+	}
+	rc = mg_netns_cookie(cookie);
+	if (setns(saved, CLONE_NEWNET) && !rc)
+		rc = -errno;
+	close(saved);
+	return rc;
+}

@@ -11,6 +11,9 @@
  *   nlreq rename IFINDEX NEWNAME   RTM_NEWLINK ifi_index + IFLA_IFNAME
  *   nlreq move IFINDEX NETNS_PATH  RTM_NEWLINK ifi_index + IFLA_NET_NS_FD
  *   nlreq getlink-loop N           N RTM_GETLINK request/ack round trips; prints "rate R/s"
+ *   nlreq udp-loop N               N UDP sendto()s of 64 bytes to 127.0.0.1:9 (not netlink:
+ *                                  what every other sender pays for the fallback's
+ *                                  tracepoints); prints "rate R/s"
  *   nlreq move-group GROUP NETNS_PATH  RTM_NEWLINK ifi_index 0 + IFLA_GROUP + IFLA_NET_NS_FD
  *   nlreq burst-del-name N NAME    N separate sendto()s of a libvirt-style delete, as fast as
  *                                  possible; prints "sent N refused R failed F" (exit 0)
@@ -26,6 +29,8 @@
 #include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -146,6 +151,33 @@ static int getlink_loop(long n)
 	return 0;
 }
 
+/* A non-netlink load: the fallback's syscall tracepoints run on every sendto of the host. */
+static int udp_loop(long n)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timespec t0, t1;
+	char pkt[64] = { 0 };
+	long i;
+
+	if (fd < 0)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++) {
+		/* nothing listens on port 9: ECONNREFUSED from an earlier ICMP is fine */
+		if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+		    errno != ECONNREFUSED) {
+			perror("nlreq: udp sendto");
+			return 1;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("rate %.1f/s\n", n / ((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9));
+	close(fd);
+	return 0;
+}
+
 /* N deletion attempts, one sendto each, on one socket. */
 static int burst(int n, const char *name)
 {
@@ -188,6 +220,8 @@ int main(int argc, char **argv)
 	const char *op = argv[1];
 	if (!strcmp(op, "getlink-loop") && argc == 3)
 		return getlink_loop(atol(argv[2]));
+	if (!strcmp(op, "udp-loop") && argc == 3)
+		return udp_loop(atol(argv[2]));
 	if (!strcmp(op, "burst-del-name") && argc == 4)
 		return burst(atoi(argv[2]), argv[3]);
 	if (!strcmp(op, "del-name") && argc == 3) {

@@ -278,7 +278,7 @@ static void walk(const unsigned char *data, uint32_t len, struct walk_result *r)
 	r->end = -1;
 	c.src.base = data;
 	c.src.len = len;
-	c.src.pad = 0;
+	c.src.user = 0;
 	c.msg_off = 0;
 	c.r = r;
 	r->iters = mg_loop(iters, walk_step, &c);
@@ -1321,18 +1321,22 @@ static void t_policy(void)
 	X(mg_teardown, until_ns) X(mg_teardown, tgid) X(mg_teardown, tid) \
 	X(mg_stats, route_sends) X(mg_stats, link_msgs) X(mg_stats, events) \
 	X(mg_stats, events_lost) X(mg_stats, fail_closed) X(mg_stats, tags_expired) \
-	X(mg_stats, deletions) \
+	X(mg_stats, deletions) X(mg_stats, unprivileged) X(mg_stats, unresolved) \
 	X(mg_event, ts_boot_ns) X(mg_event, req_netns_cookie) X(mg_event, link_netns_cookie) \
 	X(mg_event, cgroup_id) X(mg_event, pid) X(mg_event, tid) X(mg_event, ppid) \
 	X(mg_event, ifindex) X(mg_event, target_ifindex) X(mg_event, owner_pid) \
 	X(mg_event, queues) X(mg_event, msg_type) X(mg_event, msg_index) X(mg_event, action) \
 	X(mg_event, how) X(mg_event, verdict) X(mg_event, reason) X(mg_event, mode) \
-	X(mg_event, queues_state) X(mg_event, pad) X(mg_event, comm) X(mg_event, ifname) \
+	X(mg_event, queues_state) X(mg_event, unenforced) X(mg_event, pad) X(mg_event, comm) X(mg_event, ifname) \
 	X(mg_event, req_name) X(mg_event, domain) X(mg_event, uuid) X(mg_event, teardown) \
 	X(mg_event, record) X(mg_event, path) X(mg_event, result) X(mg_event, req_known) \
 	X(mg_event, err) X(mg_event, lower_ifindex) X(mg_event, kind) X(mg_event, lower_name) \
-	X(mg_event, pcomm)
-#define ABI_STRUCTS(X) X(mg_link_key) X(mg_tag) X(mg_counts) X(mg_config) X(mg_teardown) X(mg_stats) X(mg_event)
+	X(mg_event, pcomm) X(mg_event, count) X(mg_event, uid) \
+	X(mg_flood_key, uid) X(mg_flood_key, why) X(mg_flood_key, comm) \
+	X(mg_flood, count) X(mg_flood, first_ns) X(mg_flood, last_ns) X(mg_flood, netns_cookie) \
+	X(mg_flood, cgroup_id) X(mg_flood, pid) X(mg_flood, tid) X(mg_flood, ppid) \
+	X(mg_flood, target_ifindex) X(mg_flood, msg_type) X(mg_flood, comm) X(mg_flood, req_name)
+#define ABI_STRUCTS(X) X(mg_link_key) X(mg_tag) X(mg_counts) X(mg_config) X(mg_teardown) X(mg_stats) X(mg_event) X(mg_flood_key) X(mg_flood)
 
 static void print_abi_asserts(void)
 {
