@@ -69,10 +69,10 @@ $(BUILD)/parts/%.bpf.o: bpf/%.bpf.c vmlinux/vmlinux.h | $(DEPS_STAMP)
 # libbpf's static linker: one map per __weak definition in maps.bpf.h, extern functions
 # resolved across files.
 $(BUILD)/guard.bpf.o: $(GUARD_OBJS)
-	$(BPFTOOL) gen object $@ $^
+	$(BPFTOOL) gen object $@ $(filter %.bpf.o,$^)
 
 $(BUILD)/fallback.bpf.o: $(FALLBACK_OBJS)
-	$(BPFTOOL) gen object $@ $^
+	$(BPFTOOL) gen object $@ $(filter %.bpf.o,$^)
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(notdir $(basename $(basename $<)))_bpf > $@.tmp
@@ -173,11 +173,11 @@ demo: all
 	tests/demo/demo.sh
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/*.o $(BUILD)/*.d $(BUILD)/*.skel.h \
+	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/parts $(BUILD)/*.o $(BUILD)/*.d $(BUILD)/*.skel.h \
 	    $(BUILD)/libmg.a $(BUILD)/macvguard $(BUILD)/tests $(BUILD)/xml $(BUILD)/fuzz
 
 # Keep generated BPF objects and skeletons (make would delete them as intermediates).
-.SECONDARY: $(BPF_OBJS) $(BUILD)/guard.bpf.o $(BPF_SKELS)
+.SECONDARY: $(BPF_PARTS) $(BUILD)/guard.bpf.o $(BUILD)/fallback.bpf.o $(BPF_SKELS)
 
 include tests/tests.mk
 -include $(wildcard $(BUILD)/*.d $(BUILD)/parts/*.d $(BUILD)/obj/*.d $(BUILD)/asan/obj/*.d $(BUILD)/tests/*.d \
