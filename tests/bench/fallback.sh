@@ -81,10 +81,10 @@ for loop in "udp-loop $UDP_N" "getlink-loop $GL_N"; do
 done
 sysctl -q kernel.bpf_stats_enabled=0
 stop_agent
-rc=0
+# The goal is a figure, not a verdict on the run: say met or missed, with the ratio.
 for pair in "udp:$uon:$uoff" "getlink:$gon:$goff"; do
     IFS=: read -r n on off <<<"$pair"
-    if [ "$(echo "$on >= 0.95 * $off" | bc -l)" = 1 ]; then echo "ok - $n with the fallback >= 0.95x without"
-    else echo "not ok - $n with the fallback >= 0.95x without"; rc=1; fi
+    ratio=$(echo "scale=3; $on / $off" | bc -l)
+    if [ "$(echo "$on >= 0.95 * $off" | bc -l)" = 1 ]; then echo "goal met: $n with the fallback ${ratio}x without (>= 0.95x)"
+    else echo "goal missed: $n with the fallback ${ratio}x without (goal >= 0.95x)"; fi
 done
-exit $rc
