@@ -35,7 +35,8 @@ BPF_CFLAGS  = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 # one object, $(BUILD)/guard.bpf.o (skeleton guard_bpf). fallback.bpf.o stands alone.
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
-GUARD_OBJS := $(BUILD)/guard_request.bpf.o $(BUILD)/guard_resolve.bpf.o $(BUILD)/monitor.bpf.o
+GUARD_OBJS := $(BUILD)/guard_request.bpf.o $(BUILD)/guard_resolve.bpf.o $(BUILD)/guard_ioctl.bpf.o \
+              $(BUILD)/monitor.bpf.o
 BPF_SKELS  := $(BUILD)/guard.skel.h $(BUILD)/fallback.skel.h
 LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))

@@ -15,7 +15,8 @@
 #include <linux/types.h>
 #endif
 
-#define MG_ABI_VERSION      4   /* 4: mg_event with deletion records and teardown (440 B) */
+#define MG_ABI_VERSION      5   /* 5: identity-change actions (group, altname), reason
+                                 * unprivileged, mg_stats.unprivileged/ioctls (72 B) */
 
 #define MG_IFNAMSIZ         16   /* IFNAMSIZ */
 #define MG_ALTIFNAMSIZ      128  /* ALTIFNAMSIZ */
@@ -110,6 +111,9 @@ struct mg_stats {
 	__u64 fail_closed;     /* messages refused because they could not be fully read */
 	__u64 tags_expired;    /* tags removed because their device was unregistered/moved */
 	__u64 deletions;       /* deletion records written (device unregistered or delete failed) */
+	__u64 unprivileged;    /* requests refused without a record: the sender lacks
+	                        * CAP_NET_ADMIN, so the kernel refuses them anyway */
+	__u64 ioctls;          /* device ioctls inspected (SIOCSIFNAME, SIOCSIFVLAN, ...) */
 };
 
 /* What a message asked for. */
@@ -117,6 +121,8 @@ enum mg_action {
 	MG_ACT_DELETE = 1,
 	MG_ACT_RENAME = 2,
 	MG_ACT_MOVE   = 3,     /* to another netns */
+	MG_ACT_GROUP  = 4,     /* IFLA_GROUP changes the device's group */
+	MG_ACT_ALTNAME = 5,    /* RTM_NEWLINKPROP / RTM_DELLINKPROP: an altname added or removed */
 };
 
 /* How the message reached the guarded link. */
@@ -129,6 +135,7 @@ enum mg_how {
 	MG_HOW_UNPARSED   = 6, /* the message could not be fully read: fail closed */
 	MG_HOW_UNRESOLVED = 7, /* target in another netns by IFLA_TARGET_NETNSID */
 	MG_HOW_KERNEL     = 8, /* the kernel unregistered or moved the device (tag expiry) */
+	MG_HOW_FD         = 9, /* the tun/tap device attached to the ioctl's file */
 };
 
 enum mg_verdict {
@@ -148,6 +155,7 @@ enum mg_reason {
 	MG_R_OWNER_GONE = 5,
 	MG_R_UNPARSED   = 6,
 	MG_R_UNRESOLVED = 7,
+	MG_R_UNPRIVILEGED = 8, /* sender lacks CAP_NET_ADMIN there: the kernel refuses it too */
 };
 
 /* Queue state as read from the kernel at decision time. */
@@ -212,6 +220,8 @@ enum mg_path {
 	MG_PATH_NETNS    = 3,          /* its network namespace was torn down */
 	MG_PATH_TAPCLOSE = 4,          /* last fd of a non-persistent tun/tap closed */
 	MG_PATH_OTHER    = 5,          /* another kernel path (module unload, ...) */
+	MG_PATH_IOCTL    = 6,          /* a device ioctl (SIOCSIFNAME, SIOCSIFVLAN, ...): msg_type
+	                                * is 0 and err holds the ioctl command */
 };
 
 enum mg_result {
@@ -228,7 +238,7 @@ _Static_assert(sizeof(struct mg_tag) == 136, "mg_tag ABI");
 _Static_assert(sizeof(struct mg_teardown) == 104, "mg_teardown ABI");
 _Static_assert(sizeof(struct mg_counts) == 24, "mg_counts ABI");
 _Static_assert(sizeof(struct mg_config) == 8, "mg_config ABI");
-_Static_assert(sizeof(struct mg_stats) == 56, "mg_stats ABI");
+_Static_assert(sizeof(struct mg_stats) == 72, "mg_stats ABI");
 _Static_assert(sizeof(struct mg_event) == 440, "mg_event ABI");
 _Static_assert(__builtin_offsetof(struct mg_event, comm) == 72, "mg_event layout");
 _Static_assert(__builtin_offsetof(struct mg_tag, owner_start) == 80, "mg_tag layout");
