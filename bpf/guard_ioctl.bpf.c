@@ -177,8 +177,8 @@ static __always_inline void mg_ioctl_tun(struct mg_walk *w, __u64 file)
 		mg_check_uppers(w, (__u64)dev);
 }
 
-/* One watched ioctl: 0 or -EPERM. */
-__noinline int mg_ioctl_check(__u64 file, __u32 cmd, __u64 arg, __u32 compat)
+/* One watched ioctl: 0 or -EPERM. Inlined: a global function takes no BTF pointer. */
+static __always_inline int mg_ioctl_check(__u64 file, __u32 cmd, __u64 arg, __u32 compat)
 {
 	struct inode *inode = BPF_CORE_READ((struct file *)file, f_inode);
 	__u32 mode = BPF_CORE_READ(inode, i_mode) & MG_S_IFMT;
