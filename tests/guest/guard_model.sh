@@ -30,7 +30,9 @@ agent_start() {
     sleep 0.3
 }
 
-# wait_event PATTERN... : a JSON event line containing every pattern appears (5 s)
+# wait_event PATTERN... : a JSON event line written since the last req (MARK) containing
+# every pattern appears (5 s)
+MARK=0
 wait_event() {
     local i p line
     for i in $(seq 1 50); do
@@ -39,11 +41,12 @@ wait_event() {
                 case "$line" in *"$p"*) ;; *) continue 2 ;; esac
             done
             return 0
-        done <"$EVENTS"
+        done < <(tail -n +"$((MARK + 1))" "$EVENTS")
         sleep 0.1
     done
     return 1
 }
+mark() { MARK=$(wc -l <"$EVENTS"); }
 
 teardown() {
     [ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null && wait "$HOLDER" 2>/dev/null
@@ -97,7 +100,7 @@ fd_works() {
     tail -n 1 "$OUT/hold.status" | grep -q "write ok"
 }
 
-req() { ip netns exec $NS "$NLREQ" "$@" >>"$OUT/nlreq.log" 2>&1; RC=$?; }
+req() { mark; ip netns exec $NS "$NLREQ" "$@" >>"$OUT/nlreq.log" 2>&1; RC=$?; }
 
 # expect_refused NAME EVENT-PATTERN... : after req: EPERM, macvtap0 there, queue works,
 # a deny event matching the patterns.
@@ -124,23 +127,32 @@ if "$MG" status | grep -q "guard:.*enforcing"; then ok "agent enforcing under BP
 else fail "agent enforcing under BPF LSM" "$("$MG" status | tr '\n' ' ')"; fi
 
 # --- 1. one send, judged against the state before it: identity changes are refused ---
+# (each bypass on a fresh setup: one that succeeds takes the link with it)
 setup
 req batch-group-del "$IDX" 9
 expect_refused "batch [SETLINK group G][DELLINK group G] refused" '"action":"group"'
+setup
 req batch-altname-del "$IDX" sneaky0
 expect_refused "batch [NEWLINKPROP altname X][DELLINK IFLA_ALT_IFNAME X] refused" '"action":"altname"'
+setup
 req batch-altname-delname "$IDX" sneaky1
 expect_refused "batch [NEWLINKPROP altname X][DELLINK IFLA_IFNAME X] refused" '"action":"altname"'
+setup
 ip netns add t2
 req batch-altname-move "$IDX" sneaky2 /run/netns/t2
 expect_refused "batch [NEWLINKPROP altname X][NEWLINK altname X netns] refused" '"action":"altname"'
+setup
+ip netns add t2
 req batch-group-move "$IDX" 9 /run/netns/t2
 expect_refused "batch [SETLINK group G][NEWLINK group G netns] refused" '"action":"group"'
+setup
 V0=$(ip netns exec $NS cat /sys/class/net/v0/ifindex)
 req batch-altname-del "$V0" sneaky3
 expect_refused "batch [NEWLINKPROP on its lower][DELLINK that altname] refused" '"action":"altname"' '"how":"lower"'
+setup
 req batch-group-del "$V0" 9
 expect_refused "batch [SETLINK group G on its lower][DELLINK group G] refused" '"action":"group"' '"how":"lower"'
+setup
 if ip -n $NS link set macvtap0 group default 2>>"$OUT/nlreq.log"; then ok "setting its current group is not refused"
 else fail "setting its current group is not refused" "refused"; fi
 req del-name-family 2 macvtap0
@@ -149,6 +161,7 @@ expect_refused "RTM_DELLINK with ifi_family AF_INET (rtnl_dellink fallback) refu
 # --- 2. fail closed means closed: >= 128 MiB after an earlier link request on that CPU ---
 setup
 ip netns exec $NS taskset -c 0 "$NLREQ" del-name nosuch0 >>"$OUT/nlreq.log" 2>&1
+mark
 ip netns exec $NS taskset -c 0 "$NLREQ" big-del macvtap0 130 >>"$OUT/nlreq.log" 2>&1; RC=$?
 expect_refused "130 MiB send [DELLINK][padding] after a link request on that CPU refused" '"how":"unparsed"'
 
@@ -240,6 +253,8 @@ if [ "$RC" -ne 0 ] && link_exists macvtap0 && [ "$before" -eq "$after" ] &&
 else fail "uid 65534 delete: refused, no deny record, counted" "exit $RC, deny records $before -> $after, unprivileged ${ustat:-?} -> ${ustat2:-?}"; fi
 req del-index-altname "$IDX" decoy0
 expect_refused "by-index delete with an unused IFLA_ALT_IFNAME reports no requested_name" '"how":"index"' '"requested_name":""'
+if wait_event decoy0; then fail "no event names the unused IFLA_ALT_IFNAME" "$(tail -n 1 "$EVENTS")"
+else ok "no event names the unused IFLA_ALT_IFNAME"; fi
 
 kill "$MONITOR" 2>/dev/null
 "$MG" stop --unpin >/dev/null 2>&1
