@@ -34,14 +34,11 @@ agent_start() {
 # every pattern appears (5 s)
 MARK=0
 wait_event() {
-    local i p line
+    local i p f="$OUT/events.since"
     for i in $(seq 1 50); do
-        while IFS= read -r line; do
-            for p in "$@"; do
-                case "$line" in *"$p"*) ;; *) continue 2 ;; esac
-            done
-            return 0
-        done < <(tail -n +"$((MARK + 1))" "$EVENTS")
+        tail -n +"$((MARK + 1))" "$EVENTS" >"$f"
+        for p in "$@"; do grep -F -- "$p" "$f" >"$f.n"; mv "$f.n" "$f"; done
+        [ -s "$f" ] && return 0
         sleep 0.1
     done
     return 1
