@@ -236,6 +236,9 @@ static __always_inline int fb_scan(int fd, __u64 ubuf, __u64 ulen)
 	w->m.ifindex = 0;
 	w->m.ifname[0] = 0;
 	w->flag_only = mg_fb_why ? mg_fb_why : MG_UE_REFUSED;
+	w->path = MG_PATH_NETLINK;
+	w->unpriv = 0;          /* unprivileged senders are summarised before the walk */
+	w->ident = 0;
 	w->mode = MG_MODE_AUDIT;    /* nothing can be refused: the policy's refusals are flags */
 	w->net = (__u64)BPF_CORE_READ(sk, __sk_common.skc_net.net);
 	w->req_cookie = mg_net_cookie(w->net);

@@ -37,4 +37,24 @@ extern int mg_resolve_index(struct mg_walk *w);
 /* The device named w->req (name or altname), or every device of group w->m.group. */
 extern int mg_resolve_walk(struct mg_walk *w, __u32 by_group);
 
+/* guard_request.bpf.c (guard-request): the per-run state of a walk, reset and filled
+ * with the requester (netlink send or ioctl); path is MG_PATH_NETLINK or MG_PATH_IOCTL. */
+extern int mg_walk_begin(struct mg_walk *w, __u64 net, __u32 path);
+/* guard_resolve.bpf.c: every device stacked on dev goes to mg_check_guarded(), as for a
+ * deletion of dev (used for identity changes of a device and by the ioctl side). */
+extern int mg_check_uppers(struct mg_walk *w, __u64 dev);
+
+/* A free per-CPU walk slot (mg_scratch), or -1: four preempted runs on this CPU. */
+static __always_inline int mg_take_slot(struct mg_slots *s)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < MG_SLOTS; i++) {
+		if (__sync_val_compare_and_swap(&s->busy[i], 0, 1) == 0)
+			return i;
+	}
+	return -1;
+}
+
 #endif /* MG_GUARD_BPF_H */

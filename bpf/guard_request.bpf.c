@@ -18,25 +18,13 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define MG_NETLINK_ROUTE  0
 #define MG_EPERM          1
-#define MG_NS_PER_TICK    10000000ULL  /* NSEC_PER_SEC / USER_HZ (100) */
-
-/* enforce or audit, as the agent set it (enforce until it has). */
-static __always_inline __u32 mg_mode(void)
-{
-	__u32 zero = 0;
-	struct mg_config *c = bpf_map_lookup_elem(&mg_config, &zero);
-
-	return c ? c->mode : MG_MODE_ENFORCE;
-}
 
 SEC("lsm/netlink_send")
 int BPF_PROG(mg_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
 {
-	struct task_struct *task;
 	struct mg_slots *slots;
 	struct mg_walk *w;
 	__u32 zero = 0, slot_key;
-	__u64 pid_tgid;
 	int slot, verdict = 0;
 	__u32 len;
 
@@ -82,25 +70,20 @@ int BPF_PROG(mg_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
 	if (!w)
 		goto out;
 
+	mg_walk_begin(w, (__u64)BPF_CORE_READ(sk, __sk_common.skc_net.net), MG_PATH_NETLINK);
 	w->src.base = (__u64)skb->data;
 	w->src.len = len;
-	w->msg_off = 0;
-	w->refused = 0;
-	w->unreadable = 0;
-	w->flag_only = MG_UE_NONE;
-	w->mode = mg_mode();
-	w->net = (__u64)BPF_CORE_READ(sk, __sk_common.skc_net.net);
-	w->req_cookie = mg_net_cookie(w->net);
-	pid_tgid = bpf_get_current_pid_tgid();
-	w->tgid = pid_tgid >> 32;
-	w->tid = (__u32)pid_tgid;
-	task = (struct task_struct *)bpf_get_current_task();
-	w->owner_ticks = BPF_CORE_READ(task, group_leader, start_boottime) / MG_NS_PER_TICK;
-	w->ppid_tgid = BPF_CORE_READ(task, real_parent, tgid);
-
-	mg_walk_batch(w, len);
-	if (w->unreadable && !w->refused && w->m.type == 0)
+	mg_walk_batch(w, len);       /* >= 128 MiB: more messages than bpf_loop walks: unreadable */
+	/* The rest of the send could not be read: it may hold link requests. Fail closed
+	 * while anything is guarded, whatever came before in this send or on this CPU. */
+	if (w->unreadable && !w->refused) {
+		__builtin_memset(&w->m, 0, sizeof(w->m));
+		__builtin_memset(w->req, 0, sizeof(w->req));
+		w->action = 0;
+		w->ident = 0;
+		w->msg_index = 0;
 		mg_report_unreadable(w, MG_HOW_UNPARSED);
+	}
 	if (w->refused)
 		verdict = -MG_EPERM;
 out:

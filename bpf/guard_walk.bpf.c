@@ -7,10 +7,12 @@
  * (mg_nlparse.h), resolved and decided (mg_policy.h) the same way whether the guard can
  * refuse it or only flag it.
  *
- * For each link request in the batch (RTM_DELLINK, and RTM_NEWLINK/SETLINK that rename
- * or move a device) guard_resolve.bpf.c finds the target device the way rtnetlink will,
- * plus every device stacked on it, and hands each to mg_check_guarded() here, which asks
- * the policy about a guarded link, counts and reports.
+ * For each link request in the batch (what it does: mg_request_action() in mg_policy.h —
+ * deletions, renames, netns moves, group and altname changes) guard_resolve.bpf.c finds
+ * the target device the way rtnetlink will, plus every device stacked on it, and hands
+ * each to mg_check_guarded() here, which asks the policy about a guarded link, counts and
+ * reports. The batch is judged against the state before the send: that is why an
+ * identity change of a guarded link, or of a device it is stacked on, is refused too.
  *
  * LSM guard: an allowed delete is not reported here: its verdict waits in mg_pending for
  * the deletion record monitor.bpf.c writes, so one act gives one record. Fallback
@@ -43,6 +45,86 @@ static __always_inline void mg_count(const struct mg_link_key *key, __u8 verdict
 		__sync_fetch_and_add(&c->audit, 1);
 	else if (verdict == MG_V_ALLOW)
 		__sync_fetch_and_add(&c->allow, 1);
+}
+
+/* CAP_NET_ADMIN of the current task in the user namespace owning net, as cap_capable()
+ * decides it: 1 when the kernel will surely refuse (rtnetlink and the device ioctls check
+ * it for the current task), 0 when it may not or a read failed. */
+static __always_inline int mg_lacks_net_admin(__u64 net)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	struct user_namespace *cred_ns, *ns;
+	__u32 caps = 0, euid, cred_level;
+	int i;
+
+	if (!cred || !net)
+		return 0;
+	cred_ns = BPF_CORE_READ(cred, user_ns);
+	ns = BPF_CORE_READ((struct net *)net, user_ns);
+	if (!cred_ns || !ns)
+		return 0;
+	/* kernel_cap_t is u32[2] before 6.3 and a u64 since: the low 32 bits come first
+	 * either way (x86_64), and CAP_NET_ADMIN (12) is among them */
+	if (bpf_core_read(&caps, sizeof(caps), &cred->cap_effective))
+		return 0;
+	euid = BPF_CORE_READ(cred, euid.val);
+	cred_level = BPF_CORE_READ(cred_ns, level);
+	for (i = 0; i < 34; i++) {      /* user namespaces nest 32 deep at most */
+		struct user_namespace *parent;
+
+		if (ns == cred_ns)
+			return !(caps & (1u << 12));
+		if (BPF_CORE_READ(ns, level) <= cred_level)
+			return 1;
+		parent = BPF_CORE_READ(ns, parent);
+		/* the owner of a child namespace has every capability in it */
+		if (parent == cred_ns && BPF_CORE_READ(ns, owner.val) == euid)
+			return 0;
+		if (!parent)
+			return 0;
+		ns = parent;
+	}
+	return 0;
+}
+
+/*
+ * A fresh walk: nothing of an earlier run on this CPU survives into this one (the slot is
+ * per-CPU map memory). Then the requester as the hook sees it.
+ */
+__noinline int mg_walk_begin(struct mg_walk *w, __u64 net, __u32 path)
+{
+	struct task_struct *task;
+	__u64 pid_tgid;
+
+	if (!w)
+		return 0;
+	__builtin_memset(&w->m, 0, sizeof(w->m));
+	__builtin_memset(w->req, 0, sizeof(w->req));
+	__builtin_memset(w->newname, 0, sizeof(w->newname));
+	w->msg_off = 0;
+	w->msg_index = 0;
+	w->action = 0;
+	w->refused = 0;
+	w->unreadable = 0;
+	w->how = 0;
+	w->target_ifindex = 0;
+	w->ident = 0;
+	w->ident_action = 0;
+	w->ident_dev = 0;
+	w->ioctl_cmd = 0;
+	w->path = (__u8)path;
+	w->mode = mg_mode();
+	w->net = net;
+	w->req_cookie = mg_net_cookie(net);
+	pid_tgid = bpf_get_current_pid_tgid();
+	w->tgid = pid_tgid >> 32;
+	w->tid = (__u32)pid_tgid;
+	task = (struct task_struct *)bpf_get_current_task();
+	w->owner_ticks = BPF_CORE_READ(task, group_leader, start_boottime) / MG_NS_PER_TICK;
+	w->ppid_tgid = BPF_CORE_READ(task, real_parent, tgid);
+	w->unpriv = (__u8)mg_lacks_net_admin(net);
+	return 0;
 }
 
 /* The request's part of an event: the requester as the hook saw it, and the message. */
@@ -86,11 +168,40 @@ static __always_inline void mg_request_event(struct mg_event *e, struct mg_walk 
 	mg_current_requester(e);
 	mg_event_requester(e, w);
 	e->record = MG_REC_REQUEST;
-	e->path = MG_PATH_NETLINK;
+	e->path = w->path ? w->path : MG_PATH_NETLINK;
+	if (w->path == MG_PATH_IOCTL)
+		e->err = (__s32)w->ioctl_cmd;
 	e->result = verdict == MG_V_DENY ? MG_RES_REFUSED : MG_RES_NONE;
 	e->how = (__u8)how;
 	e->verdict = verdict;
 	e->unenforced = w->flag_only;
+}
+
+/* The identity change w's request makes to dev, its direct target, as an MG_ACT_*; 0 when
+ * it changes nothing (renaming to the current name and setting the current group are
+ * no-ops in the kernel). */
+static __always_inline __u8 mg_ident_change(struct mg_walk *w, __u64 dev)
+{
+	struct net_device *nd = (void *)dev;
+
+	if (w->ident & MG_IDENT_NAME) {
+		char cur[MG_IFNAMSIZ] = {};
+		int i;
+
+		if (bpf_probe_read_kernel(cur, sizeof(cur), nd->name))
+			return MG_ACT_RENAME;    /* unreadable: judge it as a change */
+		for (i = 0; i < MG_IFNAMSIZ; i++) {
+			if (cur[i] != w->newname[i])
+				return MG_ACT_RENAME;
+			if (!cur[i])
+				break;
+		}
+	}
+	if ((w->ident & MG_IDENT_GROUP) && BPF_CORE_READ(nd, group) != w->m.group)
+		return MG_ACT_GROUP;
+	if (w->ident & MG_IDENT_ALTNAME)
+		return MG_ACT_ALTNAME;
+	return 0;
 }
 
 /* The device's part of an event: where it lives, its index, name and kind. */
@@ -122,10 +233,23 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 	struct mg_tag *tag;
 	__u32 zero = 0;
 	__u32 queues = 0;
-	__u8 verdict, reason = MG_R_NONE;
+	__u8 verdict, reason = MG_R_NONE, action;
 
 	if (!w || !dev)
 		return 0;
+	action = w->action;
+	if (w->ident) {
+		if (how != MG_HOW_LOWER) {
+			/* the direct target: does its identity really change? */
+			action = mg_ident_change(w, dev);
+			if (!action)
+				return 0;
+			w->ident_dev = dev;
+			w->ident_action = action;
+		} else {
+			action = w->ident_action;   /* stacked on a device whose identity changes */
+		}
+	}
 	key.netns_cookie = mg_net_cookie(mg_dev_net(dev));
 	key.ifindex = BPF_CORE_READ((struct net_device *)dev, ifindex);
 	if (w->flag_only && how != MG_HOW_LOWER)
@@ -144,13 +268,22 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 	in.queues_state = mg_queue_state(dev, &queues);
 	in.requester_is_owner = tag->owner_pid == w->tgid && tag->owner_start == w->owner_ticks;
 	in.mode = (__u8)w->mode;
+	in.unprivileged = w->unpriv;
 	verdict = mg_decide(&in, &reason);
+	if (reason == MG_R_UNPRIVILEGED) {
+		/* the kernel refuses it anyway: no record, no per-link count */
+		MG_STAT_INC(unprivileged);
+		if (verdict == MG_V_DENY)
+			w->refused = 1;
+		return 0;
+	}
 	mg_count(&key, verdict);
 	if (verdict == MG_V_DENY)
 		w->refused = 1;
 
 	e = &w->ev;
 	mg_request_event(e, w, verdict, how);
+	e->action = action;
 	mg_event_target(e, w, dev, &key);
 	e->owner_pid = tag->owner_pid;
 	e->queues = queues;
@@ -193,6 +326,13 @@ __noinline int mg_report_unreadable(struct mg_walk *w, __u32 how)
 	verdict = mg_decide_unreadable(mg_anything_guarded(), (__u8)w->mode);
 	if (verdict == MG_V_NONE)
 		return 0;
+	if (w->unpriv) {
+		/* the kernel refuses this sender's link requests anyway: counted, no record */
+		MG_STAT_INC(unprivileged);
+		if (verdict == MG_V_DENY)
+			w->refused = 1;
+		return 0;
+	}
 	MG_STAT_INC(fail_closed);
 	if (verdict == MG_V_DENY)
 		w->refused = 1;
@@ -227,65 +367,62 @@ __noinline int mg_parse_msg(struct mg_walk *w, __u32 len, __u32 type)
 /* One link request of the batch. */
 __noinline int mg_check_msg(struct mg_walk *w, __u32 len, __u32 type)
 {
+	__u8 ident = 0;
+
 	if (!w)
 		return 0;
 	MG_STAT_INC(link_msgs);
 	mg_parse_msg(w, len, type);
 	if (w->m.status == MG_PARSE_SHORT)
 		return 0;                           /* the kernel rejects it: nothing happens */
-	__builtin_memset(w->req, 0, sizeof(w->req));
-	if (w->m.has_ifname)
-		__builtin_memcpy(w->req, w->m.ifname, sizeof(w->m.ifname));
-	else if (w->m.has_altname)
-		__builtin_memcpy(w->req, w->m.altname, sizeof(w->req));
 	w->target_ifindex = 0;
-
-	if (w->m.type == MG_RTM_DELLINK) {
-		w->action = MG_ACT_DELETE;
-		if (w->m.status == MG_PARSE_OK && !w->m.has_target_netnsid)
-			w->dels++;
-		if (w->m.status != MG_PARSE_OK) {
-			w->unreadable = 1;
-			mg_report_unreadable(w, MG_HOW_UNPARSED);
-			return 0;
-		}
-		if (w->m.has_target_netnsid) {
-			mg_report_unreadable(w, MG_HOW_UNRESOLVED);
-			return 0;
-		}
-		if (w->m.ifindex > 0)
-			mg_resolve_index(w);
-		else if (w->m.has_ifname || w->m.has_altname)
-			mg_resolve_walk(w, 0);
-		else if (w->m.has_group)
-			mg_resolve_walk(w, 1);
-		return 0;
-	}
-
-	/* RTM_NEWLINK / RTM_SETLINK: only renames and netns moves matter. */
+	w->ident = 0;
+	w->ident_dev = 0;
+	w->ident_action = 0;
+	__builtin_memset(w->req, 0, sizeof(w->req));
+	w->action = mg_request_action(&w->m, &ident);
 	if (w->m.status != MG_PARSE_OK) {
-		/* Could hide a rename or move; refuse only while something is guarded. */
-		w->action = MG_ACT_MOVE;
+		/* Could hide any change: refuse while something is guarded. A bridge-family
+		 * DELLINK/SETLINK (family read, action 0) changes no device. */
+		if (!w->action && w->m.family == MG_AF_BRIDGE)
+			return 0;
+		if (!w->action || w->action == MG_ACT_RENAME || w->action == MG_ACT_GROUP)
+			w->action = MG_ACT_MOVE;    /* the unread attributes may move it */
 		mg_report_unreadable(w, MG_HOW_UNPARSED);
 		return 0;
 	}
-	if (mg_link_moves_netns(&w->m))
-		w->action = MG_ACT_MOVE;
-	else if (mg_link_changes_name(&w->m))
-		w->action = MG_ACT_RENAME;
-	else
+	if (!w->action)
 		return 0;
-	if (w->m.ifindex > 0) {
-		/* The new name is not a lookup key here: resolve by index only. */
-		__builtin_memset(w->req, 0, sizeof(w->req));
-		if (w->action == MG_ACT_RENAME)
+	/* requested_name: the name rtnetlink looks the target up by; none when by index. */
+	if (w->m.ifindex <= 0) {
+		if (w->m.has_ifname)
 			__builtin_memcpy(w->req, w->m.ifname, sizeof(w->m.ifname));
-		mg_resolve_index(w);
-	} else if (w->m.has_ifname || w->m.has_altname) {
-		mg_resolve_walk(w, 0);
-	} else if (w->m.has_group && w->action == MG_ACT_MOVE) {
-		/* rtnl_group_changelink: every device of the group moves */
-		mg_resolve_walk(w, 1);
+		else if (w->m.has_altname)
+			__builtin_memcpy(w->req, w->m.altname, sizeof(w->req));
 	}
+	if (ident) {
+		/* An identity change is judged in mg_check_guarded() (mg_ident_change), and the
+		 * resolver must not treat it as a plain rename: it runs as a group change. */
+		w->ident = ident;
+		__builtin_memcpy(w->newname, w->m.ifname, sizeof(w->newname));
+		w->action = MG_ACT_GROUP;
+	}
+
+	if (w->action == MG_ACT_DELETE && !w->m.has_target_netnsid)
+		w->dels++;                          /* fallback: readable deletes, for its summary */
+	if (w->m.type == MG_RTM_DELLINK && w->m.has_target_netnsid) {
+		mg_report_unreadable(w, MG_HOW_UNRESOLVED);
+		return 0;
+	}
+	if (w->m.ifindex > 0)
+		mg_resolve_index(w);
+	else if (w->m.has_ifname || w->m.has_altname)
+		mg_resolve_walk(w, 0);
+	else if (w->m.has_group && (w->action == MG_ACT_DELETE || w->action == MG_ACT_MOVE))
+		mg_resolve_walk(w, 1);              /* group delete, rtnl_group_changelink */
+	/* A device whose identity changes could be deleted under the new one by a later
+	 * message of this send: what it would take with it is judged now. */
+	if (w->ident && w->ident_dev && !w->refused)
+		mg_check_uppers(w, w->ident_dev);
 	return 0;
 }

@@ -159,6 +159,14 @@ struct mg_walk {
 	__u64 uq_dev[MG_UPPER_QUEUE];
 	__u8  uq_depth[MG_UPPER_QUEUE];
 	struct mg_event ev;          /* the event being built */
+	/* guard-request: identity changes (mg_request_action) and the sender's rights */
+	__u64 ident_dev;             /* the direct target whose identity really changes */
+	char  newname[MG_IFNAMSIZ];  /* rename (netlink or SIOCSIFNAME): the new name */
+	__u8  ident;                 /* MG_IDENT_* the current request may change */
+	__u8  ident_action;          /* what the direct target's change is reported as */
+	__u8  unpriv;                /* sender lacks CAP_NET_ADMIN in the socket's netns */
+	__u8  path;                  /* enum mg_path: netlink or ioctl */
+	__u32 ioctl_cmd;             /* path ioctl: the command */
 };
 
 struct mg_slots {
@@ -178,6 +186,20 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mg_walk);
 } mg_scratch __weak SEC(".maps");
+
+/* guard-request: a tagged device in a netns move, from fentry to fexit, keyed by thread
+ * id: the tag follows the device when the move succeeds and stays when it fails. */
+struct mg_move {
+	__u64 dev;
+	struct mg_link_key from;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct mg_move);
+} mg_moving __weak SEC(".maps");
 
 /* ---- the shared helpers, bound to these maps ---- */
 

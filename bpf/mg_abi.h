@@ -16,8 +16,9 @@
 #endif
 
 #define MG_ABI_VERSION      5   /* 5: mg_event says when the guard was not enforcing, counts
-                                 * summaries, names the uid (448 B); mg_stats counts
-                                 * unprivileged and unresolved link requests; mg_flood */
+                                 * summaries, names the uid (448 B); identity-change actions
+                                 * (group, altname), reason unprivileged; mg_stats counts
+                                 * unprivileged, unresolved and ioctl requests (80 B); mg_flood */
 
 #define MG_IFNAMSIZ         16   /* IFNAMSIZ */
 #define MG_ALTIFNAMSIZ      128  /* ALTIFNAMSIZ */
@@ -112,9 +113,11 @@ struct mg_stats {
 	__u64 fail_closed;     /* messages refused because they could not be fully read */
 	__u64 tags_expired;    /* tags removed because their device was unregistered/moved */
 	__u64 deletions;       /* deletion records written (device unregistered or delete failed) */
-	__u64 unprivileged;    /* fallback: link requests of senders without CAP_NET_ADMIN in the
-	                        * target netns (the kernel refuses them; summarised, mg_flood) */
+	__u64 unprivileged;    /* link requests of senders without CAP_NET_ADMIN in the target
+	                        * netns: the kernel refuses them anyway, so no record (the
+	                        * fallback summarises them, mg_flood) */
 	__u64 unresolved;      /* fallback: deletes whose target did not exist (summarised) */
+	__u64 ioctls;          /* device ioctls inspected (SIOCSIFNAME, SIOCSIFVLAN, ...) */
 };
 
 /* What a message asked for. */
@@ -122,6 +125,8 @@ enum mg_action {
 	MG_ACT_DELETE = 1,
 	MG_ACT_RENAME = 2,
 	MG_ACT_MOVE   = 3,     /* to another netns */
+	MG_ACT_GROUP  = 4,     /* IFLA_GROUP changes the device's group */
+	MG_ACT_ALTNAME = 5,    /* RTM_NEWLINKPROP / RTM_DELLINKPROP: an altname added or removed */
 };
 
 /* How the message reached the guarded link. */
@@ -134,6 +139,7 @@ enum mg_how {
 	MG_HOW_UNPARSED   = 6, /* the message could not be fully read: fail closed */
 	MG_HOW_UNRESOLVED = 7, /* target in another netns by IFLA_TARGET_NETNSID */
 	MG_HOW_KERNEL     = 8, /* the kernel unregistered or moved the device (tag expiry) */
+	MG_HOW_FD         = 9, /* the tun/tap device attached to the ioctl's file */
 };
 
 enum mg_verdict {
@@ -153,6 +159,7 @@ enum mg_reason {
 	MG_R_OWNER_GONE = 5,
 	MG_R_UNPARSED   = 6,
 	MG_R_UNRESOLVED = 7,
+	MG_R_UNPRIVILEGED = 8, /* sender lacks CAP_NET_ADMIN there: the kernel refuses it too */
 };
 
 /* Queue state as read from the kernel at decision time. */
@@ -264,6 +271,8 @@ enum mg_path {
 	MG_PATH_NETNS    = 3,          /* its network namespace was torn down */
 	MG_PATH_TAPCLOSE = 4,          /* last fd of a non-persistent tun/tap closed */
 	MG_PATH_OTHER    = 5,          /* another kernel path (module unload, ...) */
+	MG_PATH_IOCTL    = 6,          /* a device ioctl (SIOCSIFNAME, SIOCSIFVLAN, ...): msg_type
+	                                * is 0 and err holds the ioctl command */
 };
 
 enum mg_result {
@@ -281,7 +290,7 @@ _Static_assert(sizeof(struct mg_tag) == 136, "mg_tag ABI");
 _Static_assert(sizeof(struct mg_teardown) == 104, "mg_teardown ABI");
 _Static_assert(sizeof(struct mg_counts) == 24, "mg_counts ABI");
 _Static_assert(sizeof(struct mg_config) == 8, "mg_config ABI");
-_Static_assert(sizeof(struct mg_stats) == 72, "mg_stats ABI");
+_Static_assert(sizeof(struct mg_stats) == 80, "mg_stats ABI");
 _Static_assert(sizeof(struct mg_event) == 448, "mg_event ABI");
 _Static_assert(sizeof(struct mg_flood) == 96, "mg_flood ABI");
 _Static_assert(sizeof(struct mg_flood_key) == 24, "mg_flood_key ABI");

@@ -28,6 +28,10 @@
 #define MG_RTM_NEWLINK         16
 #define MG_RTM_DELLINK         17
 #define MG_RTM_SETLINK         19
+#define MG_RTM_NEWLINKPROP     108
+#define MG_RTM_DELLINKPROP     109
+
+#define MG_AF_BRIDGE           7   /* ifi_family of bridge port requests (rtnl_bridge_*) */
 
 #define MG_IFLA_IFNAME         3
 #define MG_IFLA_NET_NS_PID     19
@@ -127,7 +131,8 @@ MG_INLINE int mg_is_link_request(const struct mg_msghdr *h)
 	if (!(h->flags & MG_NLM_F_REQUEST))
 		return 0;
 	return h->type == MG_RTM_DELLINK || h->type == MG_RTM_NEWLINK ||
-	       h->type == MG_RTM_SETLINK;
+	       h->type == MG_RTM_SETLINK || h->type == MG_RTM_NEWLINKPROP ||
+	       h->type == MG_RTM_DELLINKPROP;
 }
 
 /* What a link request says about its target and about changes that matter to us. */
@@ -142,6 +147,8 @@ struct mg_linkmsg {
 	__u8  has_netns;          /* IFLA_NET_NS_PID or IFLA_NET_NS_FD */
 	__u8  has_target_netnsid;
 	__u8  status;             /* MG_PARSE_* */
+	__u8  family;             /* ifinfomsg.ifi_family: rtnetlink picks the handler by it */
+	__u8  pad[3];
 	char  ifname[MG_IFNAMSIZ];
 	char  altname[MG_ALTIFNAMSIZ];
 };
@@ -268,6 +275,7 @@ MG_INLINE long mg_attr_step(__u32 i, void *ctx)
 MG_INLINE void mg_parse_link(struct mg_attr_walk *w, __u32 off, __u32 len, __u16 type)
 {
 	__s32 ifindex = 0;
+	__u8 family = 0;
 	__u32 iters;
 
 	__builtin_memset(&w->m, 0, sizeof(w->m));
@@ -282,7 +290,12 @@ MG_INLINE void mg_parse_link(struct mg_attr_walk *w, __u32 off, __u32 len, __u16
 		w->m.status = MG_PARSE_UNREAD;
 		return;
 	}
+	if (mg_src_read(&w->src, off + MG_NLMSG_HDRLEN, &family, 1)) {
+		w->m.status = MG_PARSE_UNREAD;
+		return;
+	}
 	w->m.ifindex = ifindex;
+	w->m.family = family;
 	w->off = off + MG_NLMSG_HDRLEN + MG_IFINFOMSG_LEN;
 	w->end = off + len;
 	iters = (len / MG_NLA_HDRLEN) + 1;

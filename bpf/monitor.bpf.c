@@ -10,8 +10,9 @@
  * carries the guard verdict that allowed it (mg_pending, written by guard_request.bpf.c);
  * fexit/rtnl_dellink reports verdicts no deletion consumed and failed deletions.
  *
- * Tag expiry: a tagged device that is unregistered or moved to another netns loses its
- * tag here, so a later device reusing its ifindex never inherits it.
+ * Tag expiry: a tagged device that is unregistered loses its tag here, so a later device
+ * reusing its ifindex never inherits it. A tagged device moved to another netns keeps it:
+ * fexit on the move re-keys the tag when the move succeeded (and only then).
  */
 #include "maps.bpf.h"
 #include <bpf/bpf_tracing.h>
@@ -22,44 +23,86 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* ---- one device ---- */
 
-/* A tagged device leaving its netns (fentry on the netns move): the tag expires, with a
- * GONE record. The key is the netns cookie, so the tag would not follow it anyway. */
-static __always_inline void mg_expire_dev(__u64 dev)
+/* A tagged device entering a netns move: remember its key until the move returns. */
+static __always_inline void mg_move_enter(__u64 dev)
 {
-	struct mg_link_key key = {};
-	struct mg_tag *tag;
+	struct mg_move mv = {};
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	mv.from.netns_cookie = mg_net_cookie(mg_dev_net(dev));
+	mv.from.ifindex = BPF_CORE_READ((struct net_device *)dev, ifindex);
+	if (!bpf_map_lookup_elem(&mg_guarded, &mv.from))
+		return;
+	mv.dev = dev;
+	bpf_map_update_elem(&mg_moving, &tid, &mv, BPF_ANY);
+}
+
+/*
+ * The move returned. On failure (NETNS_LOCAL, a name or index taken there, ...) or a
+ * move into the netns it is already in, nothing changed: the tag stays. On success the
+ * tag follows the device to its new key (netns cookie, and ifindex if it changed), with
+ * its counters, and a record says so.
+ */
+static __always_inline void mg_move_exit(__u64 dev, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mg_link_key from, to = {};
+	struct mg_move *mv = bpf_map_lookup_elem(&mg_moving, &tid);
+	struct mg_counts *cnt;
+	struct mg_tag *tag, copy;
 	struct mg_event *e;
 
-	key.netns_cookie = mg_net_cookie(mg_dev_net(dev));
-	key.ifindex = BPF_CORE_READ((struct net_device *)dev, ifindex);
-	tag = bpf_map_lookup_elem(&mg_guarded, &key);
+	if (!mv)
+		return;
+	from = mv->from;
+	if (mv->dev != dev) {
+		bpf_map_delete_elem(&mg_moving, &tid);
+		return;
+	}
+	bpf_map_delete_elem(&mg_moving, &tid);
+	if (ret != 0)
+		return;
+	to.netns_cookie = mg_net_cookie(mg_dev_net(dev));
+	to.ifindex = BPF_CORE_READ((struct net_device *)dev, ifindex);
+	if (to.netns_cookie == from.netns_cookie && to.ifindex == from.ifindex)
+		return;
+	tag = bpf_map_lookup_elem(&mg_guarded, &from);
 	if (!tag)
 		return;
-	e = bpf_ringbuf_reserve(&mg_events, sizeof(*e), 0);
-	if (e) {
-		__builtin_memset(e, 0, sizeof(*e));
-		e->ts_boot_ns = bpf_ktime_get_boot_ns();
-		e->link_netns_cookie = key.netns_cookie;
-		mg_current_requester(e);
-		e->ifindex = key.ifindex;
-		e->target_ifindex = key.ifindex;
-		e->owner_pid = tag->owner_pid;
-		e->how = MG_HOW_KERNEL;
-		e->verdict = MG_V_GONE;
-		e->action = MG_ACT_MOVE;
-		e->record = MG_REC_REQUEST;
-		e->path = MG_PATH_OTHER;
-		bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), ((struct net_device *)dev)->name);
-		__builtin_memcpy(e->domain, tag->domain, sizeof(e->domain));
-		__builtin_memcpy(e->uuid, tag->uuid, sizeof(e->uuid));
-		bpf_ringbuf_submit(e, 0);
-		MG_STAT_INC(events);
-	} else {
-		MG_STAT_INC(events_lost);
+	__builtin_memcpy(&copy, tag, sizeof(copy));
+	if (bpf_map_update_elem(&mg_guarded, &to, &copy, BPF_ANY) == 0) {
+		cnt = bpf_map_lookup_elem(&mg_counts, &from);
+		if (cnt) {
+			struct mg_counts c = *cnt;
+
+			bpf_map_update_elem(&mg_counts, &to, &c, BPF_ANY);
+		}
 	}
-	bpf_map_delete_elem(&mg_guarded, &key);
-	bpf_map_delete_elem(&mg_counts, &key);
-	MG_STAT_INC(tags_expired);
+	bpf_map_delete_elem(&mg_guarded, &from);
+	bpf_map_delete_elem(&mg_counts, &from);
+	e = bpf_ringbuf_reserve(&mg_events, sizeof(*e), 0);
+	if (!e) {
+		MG_STAT_INC(events_lost);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	mg_current_requester(e);
+	e->req_netns_cookie = from.netns_cookie;      /* where it came from */
+	e->link_netns_cookie = to.netns_cookie;
+	e->ifindex = to.ifindex;
+	e->target_ifindex = from.ifindex;
+	e->owner_pid = copy.owner_pid;
+	e->how = MG_HOW_KERNEL;
+	e->verdict = MG_V_NONE;
+	e->action = MG_ACT_MOVE;
+	e->record = MG_REC_REQUEST;
+	e->path = MG_PATH_OTHER;
+	bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), ((struct net_device *)dev)->name);
+	__builtin_memcpy(e->domain, copy.domain, sizeof(e->domain));
+	__builtin_memcpy(e->uuid, copy.uuid, sizeof(e->uuid));
+	bpf_ringbuf_submit(e, 0);
+	MG_STAT_INC(events);
 }
 
 /* Kinds reported even when untagged (first 8 bytes of rtnl_link_ops->kind). */
@@ -386,16 +429,38 @@ int BPF_PROG(mg_tun_close_exit)
 	return 0;
 }
 
+/* The netns move (6.1: 4 arguments; 6.12: 5): fexit reads the result with
+ * bpf_get_func_ret, whatever the argument count. */
 SEC("fentry/__dev_change_net_namespace")
 int BPF_PROG(mg_netns_move, struct net_device *dev)
 {
-	mg_expire_dev((__u64)dev);
+	mg_move_enter((__u64)dev);
+	return 0;
+}
+
+SEC("fexit/__dev_change_net_namespace")
+int BPF_PROG(mg_netns_move_exit, struct net_device *dev)
+{
+	__u64 ret = 0;
+
+	bpf_get_func_ret(ctx, &ret);
+	mg_move_exit((__u64)dev, (long)(int)ret);
 	return 0;
 }
 
 SEC("fentry/dev_change_net_namespace")
 int BPF_PROG(mg_netns_move_old, struct net_device *dev)
 {
-	mg_expire_dev((__u64)dev);
+	mg_move_enter((__u64)dev);
+	return 0;
+}
+
+SEC("fexit/dev_change_net_namespace")
+int BPF_PROG(mg_netns_move_old_exit, struct net_device *dev)
+{
+	__u64 ret = 0;
+
+	bpf_get_func_ret(ctx, &ret);
+	mg_move_exit((__u64)dev, (long)(int)ret);
 	return 0;
 }

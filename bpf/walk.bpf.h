@@ -2,7 +2,7 @@
 /*
  * The batch loop of a request walk, for the programs that start one: lsm/netlink_send
  * (guard_request.bpf.c) and the fallback's tracepoints (fallback.bpf.c), and the inline
- * helpers guard_walk.bpf.c shares with them. A bpf_loop callback is a static function of
+ * helpers guard_walk.bpf.c shares with them (the slot helper is in guard.bpf.h). A bpf_loop callback is a static function of
  * the file that uses it, so it lives here; what it calls (mg_check_msg) is in
  * guard_walk.bpf.c.
  */
@@ -29,6 +29,17 @@ static __always_inline int mg_anything_guarded(void)
 	return found;
 }
 
+#define MG_NS_PER_TICK    10000000ULL  /* NSEC_PER_SEC / USER_HZ (100) */
+
+/* enforce or audit, as the agent set it (enforce until it has). */
+static __always_inline __u32 mg_mode(void)
+{
+	__u32 zero = 0;
+	struct mg_config *c = bpf_map_lookup_elem(&mg_config, &zero);
+
+	return c ? c->mode : MG_MODE_ENFORCE;
+}
+
 static __attribute__((unused)) long mg_msg_step(__u32 i, void *ctx)
 {
 	struct mg_walk *w = *(struct mg_walk **)ctx;
@@ -51,18 +62,6 @@ static __attribute__((unused)) long mg_msg_step(__u32 i, void *ctx)
 	}
 	w->msg_off = next;
 	return 0;
-}
-
-static __always_inline int mg_take_slot(struct mg_slots *s)
-{
-	int i;
-
-#pragma unroll
-	for (i = 0; i < MG_SLOTS; i++) {
-		if (__sync_val_compare_and_swap(&s->busy[i], 0, 1) == 0)
-			return i;
-	}
-	return -1;
 }
 
 /* Walk every message of w->src from w->msg_off; sets w->unreadable when the batch could

@@ -130,6 +130,8 @@ int mg_cmd_status(int argc, char **argv)
 			json_object_object_add(s, "fail_closed", json_object_new_uint64(stats.fail_closed));
 			json_object_object_add(s, "tags_expired", json_object_new_uint64(stats.tags_expired));
 			json_object_object_add(s, "deletions", json_object_new_uint64(stats.deletions));
+			json_object_object_add(s, "unprivileged", json_object_new_uint64(stats.unprivileged));
+			json_object_object_add(s, "ioctls", json_object_new_uint64(stats.ioctls));
 			json_object_object_add(o, "stats", s);
 		}
 		mg_json_print(o);
@@ -162,11 +164,13 @@ int mg_cmd_status(int argc, char **argv)
 		       f.btf_macvtap ? "yes" : "no", f.btf_tun ? "yes" : "no");
 		if (have_state)
 			printf("counters:    route-sends=%llu link-msgs=%llu events=%llu lost=%llu "
-			       "fail-closed=%llu tags-expired=%llu deletions=%llu\n",
+			       "fail-closed=%llu tags-expired=%llu deletions=%llu unprivileged=%llu "
+			       "ioctls=%llu\n",
 			       (unsigned long long)stats.route_sends, (unsigned long long)stats.link_msgs,
 			       (unsigned long long)stats.events, (unsigned long long)stats.events_lost,
 			       (unsigned long long)stats.fail_closed, (unsigned long long)stats.tags_expired,
-			       (unsigned long long)stats.deletions);
+			       (unsigned long long)stats.deletions, (unsigned long long)stats.unprivileged,
+			       (unsigned long long)stats.ioctls);
 	}
 	json_object_put(saved);
 	return 0;

@@ -20,7 +20,7 @@ const char *mg_how_name(unsigned h)
 	static const char *const n[] = {
 		[MG_HOW_INDEX] = "index", [MG_HOW_NAME] = "name", [MG_HOW_ALTNAME] = "altname",
 		[MG_HOW_GROUP] = "group", [MG_HOW_LOWER] = "lower", [MG_HOW_UNPARSED] = "unparsed",
-		[MG_HOW_UNRESOLVED] = "unresolved", [MG_HOW_KERNEL] = "kernel",
+		[MG_HOW_UNRESOLVED] = "unresolved", [MG_HOW_KERNEL] = "kernel", [MG_HOW_FD] = "fd",
 	};
 	return NAME_OF(n, h);
 }
@@ -31,7 +31,7 @@ const char *mg_reason_name(unsigned r)
 		[MG_R_NONE] = "", [MG_R_IN_USE] = "in-use", [MG_R_NOT_IN_USE] = "not-in-use",
 		[MG_R_RELEASED] = "released", [MG_R_OWNER] = "owner",
 		[MG_R_OWNER_GONE] = "owner-gone", [MG_R_UNPARSED] = "unparsed",
-		[MG_R_UNRESOLVED] = "unresolved",
+		[MG_R_UNRESOLVED] = "unresolved", [MG_R_UNPRIVILEGED] = "unprivileged",
 	};
 	return NAME_OF(n, r);
 }
@@ -40,7 +40,7 @@ const char *mg_action_name(unsigned a)
 {
 	static const char *const n[] = {
 		[0] = "none", [MG_ACT_DELETE] = "delete", [MG_ACT_RENAME] = "rename",
-		[MG_ACT_MOVE] = "move",
+		[MG_ACT_MOVE] = "move", [MG_ACT_GROUP] = "group", [MG_ACT_ALTNAME] = "altname",
 	};
 	return NAME_OF(n, a);
 }
@@ -57,7 +57,7 @@ const char *mg_path_name(unsigned p)
 	static const char *const n[] = {
 		[MG_PATH_UNKNOWN] = "unknown", [MG_PATH_NETLINK] = "netlink",
 		[MG_PATH_CASCADE] = "cascade", [MG_PATH_NETNS] = "netns",
-		[MG_PATH_TAPCLOSE] = "tapclose", [MG_PATH_OTHER] = "other",
+		[MG_PATH_TAPCLOSE] = "tapclose", [MG_PATH_OTHER] = "other", [MG_PATH_IOCTL] = "ioctl",
 	};
 	return NAME_OF(n, p);
 }

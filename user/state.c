@@ -24,6 +24,9 @@
 #define PIN_LINK_LSM    MG_PIN_DIR "/link_netlink_send"
 #define PIN_LINK_UNREG  MG_PIN_DIR "/link_unregister"
 #define PIN_LINK_NETNS  MG_PIN_DIR "/link_netns_move"
+#define PIN_LINK_NETNS_EXIT   MG_PIN_DIR "/link_netns_move_exit"
+#define PIN_LINK_IOCTL        MG_PIN_DIR "/link_file_ioctl"
+#define PIN_LINK_IOCTL_COMPAT MG_PIN_DIR "/link_file_ioctl_compat"
 
 /* The BPF object's maps; the first five are opened by CLI commands (open_pinned_maps). */
 static const char *const pinned_maps[] = { "mg_guarded", "mg_counts", "mg_config",
@@ -33,7 +36,8 @@ static const char *const pinned_links[] = { PIN_LINK_LSM, PIN_LINK_UNREG, PIN_LI
 					    PIN_LINK_DEL("unreg_exit"), PIN_LINK_DEL("dellink"),
 					    PIN_LINK_DEL("dellink_exit"), PIN_LINK_DEL("netns"),
 					    PIN_LINK_DEL("netns_exit"), PIN_LINK_DEL("tunclose"),
-					    PIN_LINK_DEL("tunclose_exit") };
+					    PIN_LINK_DEL("tunclose_exit"), PIN_LINK_NETNS_EXIT,
+					    PIN_LINK_IOCTL, PIN_LINK_IOCTL_COMPAT };
 
 /* Deletion-path programs, pinned so `probes off|on` can detach and re-attach them without
  * another load (benchmarks compare with and without in one boot). */
@@ -111,6 +115,8 @@ int mg_stats_sum(int stats_fd, struct mg_stats *out)
 		out->fail_closed += per[i].fail_closed;
 		out->tags_expired += per[i].tags_expired;
 		out->deletions += per[i].deletions;
+		out->unprivileged += per[i].unprivileged;
+		out->ioctls += per[i].ioctls;
 	}
 	free(per);
 	return 0;
@@ -284,6 +290,15 @@ static struct guard_bpf *open_skel(const struct btf *vmlinux, bool want_lsm)
 	bpf_program__set_autoload(skel->progs.mg_netns_move_old,
 				  want_lsm && !kernel_has_func(vmlinux, "__dev_change_net_namespace") &&
 					  kernel_has_func(vmlinux, "dev_change_net_namespace"));
+	bpf_program__set_autoload(skel->progs.mg_netns_move_exit,
+				  bpf_program__autoload(skel->progs.mg_netns_move));
+	bpf_program__set_autoload(skel->progs.mg_netns_move_old_exit,
+				  bpf_program__autoload(skel->progs.mg_netns_move_old));
+	/* device ioctls (SIOCSIFNAME, SIOCSIFVLAN, bridge deletion, TUNSETPERSIST) */
+	bpf_program__set_autoload(skel->progs.mg_file_ioctl,
+				  want_lsm && kernel_has_func(vmlinux, "bpf_lsm_file_ioctl"));
+	bpf_program__set_autoload(skel->progs.mg_file_ioctl_compat,
+				  want_lsm && kernel_has_func(vmlinux, "bpf_lsm_file_ioctl_compat"));
 	set_map_pins(skel);
 	return skel;
 }
@@ -406,20 +421,43 @@ static int attach_and_verify(struct mg_state *st)
 
 	struct bpf_program *expiry[] = { skel->progs.mg_unreg_notify, skel->progs.mg_unreg_many };
 	struct bpf_program *moves[] = { skel->progs.mg_netns_move, skel->progs.mg_netns_move_old };
-	struct bpf_link *unreg = NULL, *move = NULL;
+	struct bpf_program *move_exits[] = { skel->progs.mg_netns_move_exit,
+					     skel->progs.mg_netns_move_old_exit };
+	struct bpf_link *unreg = NULL, *move = NULL, *move_exit = NULL, *ioctl = NULL,
+			*ioctl_compat = NULL;
 	for (i = 0; i < 2; i++) {
 		if (!unreg && bpf_program__autoload(expiry[i]))
 			unreg = bpf_program__attach(expiry[i]);
 		if (!move && bpf_program__autoload(moves[i]))
 			move = bpf_program__attach(moves[i]);
+		if (!move_exit && bpf_program__autoload(move_exits[i]))
+			move_exit = bpf_program__attach(move_exits[i]);
 	}
-	st->feat.expiry_attached = unreg && move;
+	st->feat.expiry_attached = unreg && move && move_exit;
+	if (bpf_program__autoload(skel->progs.mg_file_ioctl)) {
+		ioctl = bpf_program__attach_lsm(skel->progs.mg_file_ioctl);
+		if (!ioctl)
+			mg_warn("lsm/file_ioctl attach failed: %s (device ioctls are not guarded)",
+				strerror(errno));
+	}
+	if (bpf_program__autoload(skel->progs.mg_file_ioctl_compat)) {
+		ioctl_compat = bpf_program__attach_lsm(skel->progs.mg_file_ioctl_compat);
+		if (!ioctl_compat)
+			mg_warn("lsm/file_ioctl_compat attach failed: %s (32-bit device ioctls are "
+				"not guarded)", strerror(errno));
+	}
 	if (pin_link(lsm, PIN_LINK_LSM))
 		return -EIO;
 	if (unreg)
 		pin_link(unreg, PIN_LINK_UNREG);
 	if (move)
 		pin_link(move, PIN_LINK_NETNS);
+	if (move_exit)
+		pin_link(move_exit, PIN_LINK_NETNS_EXIT);
+	if (ioctl)
+		pin_link(ioctl, PIN_LINK_IOCTL);
+	if (ioctl_compat)
+		pin_link(ioctl_compat, PIN_LINK_IOCTL_COMPAT);
 	attach_delete_path(st);
 	/* The skeleton destroys only the links it knows; these two are ours to drop. */
 	/* destroy without disconnect closes our fd only: the pins keep the links attached
@@ -428,6 +466,12 @@ static int attach_and_verify(struct mg_state *st)
 		bpf_link__destroy(unreg);
 	if (move)
 		bpf_link__destroy(move);
+	if (move_exit)
+		bpf_link__destroy(move_exit);
+	if (ioctl)
+		bpf_link__destroy(ioctl);
+	if (ioctl_compat)
+		bpf_link__destroy(ioctl_compat);
 	bpf_link__disconnect(lsm);
 	return 0;
 }
@@ -488,7 +532,8 @@ int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
 			st->adopted = true;
 			st->enforcing = true;
 			st->feat.lsm_loaded = true;
-			st->feat.expiry_attached = path_exists(PIN_LINK_UNREG) && path_exists(PIN_LINK_NETNS);
+			st->feat.expiry_attached = path_exists(PIN_LINK_UNREG) && path_exists(PIN_LINK_NETNS) &&
+						   path_exists(PIN_LINK_NETNS_EXIT);
 			st->feat.lsm_verified = guard_runs(st, 1);
 			st->feat.delete_verified = delete_path_reports(st);
 			snprintf(st->feat.monitor_reason, sizeof(st->feat.monitor_reason),

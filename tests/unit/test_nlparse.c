@@ -46,6 +46,10 @@ _Static_assert(MG_NLA_TYPE_MASK == (uint16_t)NLA_TYPE_MASK, "NLA_TYPE_MASK (nla_
 _Static_assert(MG_RTM_NEWLINK == RTM_NEWLINK, "RTM_NEWLINK");
 _Static_assert(MG_RTM_DELLINK == RTM_DELLINK, "RTM_DELLINK");
 _Static_assert(MG_RTM_SETLINK == RTM_SETLINK, "RTM_SETLINK");
+_Static_assert(MG_RTM_NEWLINKPROP == RTM_NEWLINKPROP, "RTM_NEWLINKPROP");
+_Static_assert(MG_RTM_DELLINKPROP == RTM_DELLINKPROP, "RTM_DELLINKPROP");
+_Static_assert(MG_AF_BRIDGE == AF_BRIDGE, "AF_BRIDGE");
+_Static_assert(offsetof(struct ifinfomsg, ifi_family) == 0, "ifi_family offset");
 _Static_assert(MG_IFLA_IFNAME == IFLA_IFNAME, "IFLA_IFNAME");
 _Static_assert(MG_IFLA_NET_NS_PID == IFLA_NET_NS_PID, "IFLA_NET_NS_PID");
 _Static_assert(MG_IFLA_GROUP == IFLA_GROUP, "IFLA_GROUP");
@@ -897,7 +901,7 @@ static void t_batches(void)
 			int is_link;
 		} t[] = { { RTM_NEWLINK, 1 }, { RTM_DELLINK, 1 }, { RTM_GETLINK, 0 },
 			  { RTM_SETLINK, 1 }, { RTM_NEWADDR, 0 }, { RTM_DELLINK | 0x100, 0 },
-			  { RTM_NEWLINKPROP, 0 }, { RTM_DELLINKPROP, 0 }, { 0, 0 } };
+			  { RTM_NEWLINKPROP, 1 }, { RTM_DELLINKPROP, 1 }, { 0, 0 } };
 		int good = 1;
 		char detail[128] = "";
 
@@ -909,8 +913,8 @@ static void t_batches(void)
 				snprintf(detail, sizeof(detail), "type %u", t[i].type);
 			}
 		}
-		CHECK(good, "mg_is_link_request: NEWLINK/DELLINK/SETLINK only (GETLINK 18, "
-		      "NEWADDR 20, LINKPROP skipped)", "%s", detail);
+		CHECK(good, "mg_is_link_request: NEWLINK/DELLINK/SETLINK/NEWLINKPROP/DELLINKPROP "
+		      "(GETLINK 18, NEWADDR 20 skipped)", "%s", detail);
 	}
 
 	/* Unaligned nlmsg_len: the next message starts at NLMSG_ALIGN(nlmsg_len). */
@@ -1309,6 +1313,103 @@ static void t_policy(void)
 	      mg_refuse(7) == MG_V_DENY, "mg_refuse: unknown mode fails closed", "-");
 }
 
+/* ---- what a request does (mg_request_action) ---- */
+static void t_request_action(void)
+{
+	static const struct {
+		const char *name;
+		uint16_t type;
+		uint8_t family;
+		int32_t index;
+		const char *ifname;      /* IFLA_IFNAME or NULL */
+		int altname;             /* IFLA_ALT_IFNAME present */
+		int group;               /* IFLA_GROUP present */
+		int netns;               /* IFLA_NET_NS_FD present */
+		uint8_t act, ident;
+	} c[] = {
+		{ "DELLINK AF_UNSPEC by name is a delete", RTM_DELLINK, AF_UNSPEC, 0, "m0", 0, 0, 0,
+		  MG_ACT_DELETE, 0 },
+		{ "DELLINK AF_PACKET is a delete", RTM_DELLINK, AF_PACKET, 5, NULL, 0, 0, 0,
+		  MG_ACT_DELETE, 0 },
+		{ "DELLINK AF_INET falls back to rtnl_dellink: a delete", RTM_DELLINK, AF_INET, 5,
+		  NULL, 0, 0, 0, MG_ACT_DELETE, 0 },
+		{ "DELLINK AF_BRIDGE (bridge vlan del) is not a delete", RTM_DELLINK, AF_BRIDGE, 5,
+		  NULL, 0, 0, 0, 0, 0 },
+		{ "SETLINK AF_BRIDGE (bridge port flags) changes no identity", RTM_SETLINK, AF_BRIDGE,
+		  5, "x", 0, 1, 1, 0, 0 },
+		{ "NEWLINK AF_BRIDGE falls back to rtnl_newlink: a move", RTM_NEWLINK, AF_BRIDGE, 5,
+		  NULL, 0, 0, 1, MG_ACT_MOVE, 0 },
+		{ "NEWLINKPROP is an altname change", RTM_NEWLINKPROP, AF_UNSPEC, 5, NULL, 0, 0, 0,
+		  MG_ACT_ALTNAME, MG_IDENT_ALTNAME },
+		{ "DELLINKPROP is an altname change", RTM_DELLINKPROP, AF_UNSPEC, 0, "m0", 0, 0, 0,
+		  MG_ACT_ALTNAME, MG_IDENT_ALTNAME },
+		{ "SETLINK by index with IFLA_GROUP is a group change", RTM_SETLINK, AF_UNSPEC, 5,
+		  NULL, 0, 1, 0, MG_ACT_GROUP, MG_IDENT_GROUP },
+		{ "NEWLINK by name with IFLA_GROUP is a group change", RTM_NEWLINK, AF_UNSPEC, 0,
+		  "m0", 0, 1, 0, MG_ACT_GROUP, MG_IDENT_GROUP },
+		{ "NEWLINK by altname with IFLA_GROUP is a group change", RTM_NEWLINK, AF_UNSPEC, 0,
+		  NULL, 1, 1, 0, MG_ACT_GROUP, MG_IDENT_GROUP },
+		{ "NEWLINK group only selects devices (group changelink): nothing", RTM_NEWLINK,
+		  AF_UNSPEC, 0, NULL, 0, 1, 0, 0, 0 },
+		{ "rename and group change in one: both", RTM_SETLINK, AF_UNSPEC, 5, "new", 0, 1, 0,
+		  MG_ACT_GROUP, MG_IDENT_GROUP | MG_IDENT_NAME },
+		{ "rename by index", RTM_NEWLINK, AF_UNSPEC, 5, "new", 0, 0, 0, MG_ACT_RENAME,
+		  MG_IDENT_NAME },
+		{ "a move wins over a group change", RTM_NEWLINK, AF_UNSPEC, 5, NULL, 0, 1, 1,
+		  MG_ACT_MOVE, 0 },
+		{ "group netns move (changelink)", RTM_NEWLINK, AF_UNSPEC, 0, NULL, 0, 1, 1,
+		  MG_ACT_MOVE, 0 },
+		{ "SETLINK without changes: nothing", RTM_SETLINK, AF_UNSPEC, 5, NULL, 0, 0, 0, 0, 0 },
+		{ "GETLINK: nothing", RTM_GETLINK, AF_UNSPEC, 5, "m0", 0, 0, 0, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct mg_linkmsg m = { .type = c[i].type, .family = c[i].family,
+					.ifindex = c[i].index };
+		uint8_t ident = 0xaa, act;
+
+		if (c[i].ifname) {
+			m.has_ifname = 1;
+			snprintf(m.ifname, sizeof(m.ifname), "%s", c[i].ifname);
+		}
+		m.has_altname = (uint8_t)c[i].altname;
+		m.has_group = (uint8_t)c[i].group;
+		m.has_netns = (uint8_t)c[i].netns;
+		act = mg_request_action(&m, &ident);
+		CHECK(act == c[i].act && ident == c[i].ident, c[i].name,
+		      "action %u ident %#x, want %u %#x", act, ident, c[i].act, c[i].ident);
+	}
+
+	/* The family byte is parsed from the message. */
+	{
+		struct buf b;
+		uint32_t o;
+		static struct walk_result r;
+
+		buf_init(&b);
+		o = msg_begin(&b, RTM_DELLINK, NLM_F_REQUEST, 9);
+		b.b[o + NLMSG_HDRLEN] = AF_BRIDGE;     /* ifinfomsg.ifi_family */
+		msg_end(&b, o);
+		walk_buf(&b, &r);
+		CHECK(r.links == 1 && r.m[0].family == AF_BRIDGE && r.m[0].ifindex == 9,
+		      "mg_parse_link reads ifi_family", "links %u family %u", r.links,
+		      r.links ? r.m[0].family : 0);
+	}
+
+	/* Unprivileged senders: refused (the kernel refuses them too), whatever the tag says. */
+	{
+		struct mg_policy_in in = { .queues_state = MG_Q_NONE, .unprivileged = 1,
+					   .tag_flags = MG_TAG_RELEASED, .requester_is_owner = 1 };
+		uint8_t r = 0;
+
+		CHECK(mg_decide(&in, &r) == MG_V_DENY && r == MG_R_UNPRIVILEGED,
+		      "mg_decide: unprivileged sender -> deny/unprivileged (no record)", "r %u", r);
+		in.mode = MG_MODE_AUDIT;
+		CHECK(mg_decide(&in, &r) == MG_V_AUDIT && r == MG_R_UNPRIVILEGED,
+		      "mg_decide: unprivileged sender in audit mode -> audit/unprivileged", "r %u", r);
+	}
+}
+
 /* ---- ABI: the layout the host sees, as asserts for a clang -target bpf build ---- */
 #define ABI_FIELDS(X) \
 	X(mg_link_key, netns_cookie) X(mg_link_key, ifindex) X(mg_link_key, pad) \
@@ -1383,6 +1484,7 @@ int main(int argc, char **argv)
 	t_src_read();
 	t_differential();
 	t_policy();
+	t_request_action();
 
 	printf("%u passed, %u failed\n", n_pass, n_fail);
 	return n_fail ? 1 : 0;
