@@ -17,7 +17,10 @@ BPFTOOL ?= bpftool
 ARCH    := x86
 BTF     ?= /sys/kernel/btf/vmlinux
 
-PKGS     = libbpf libnl-route-3.0 libnl-3.0 libxml-2.0 json-c
+PKGS     = libbpf libnl-route-3.0 libnl-3.0 libxml-2.0 json-c libsystemd
+# The version has one source, debian/changelog; the commit is added when built from git.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
 # Recursive (=) so pkg-config runs after the deps step has installed the -dev packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lelf -lz
@@ -44,7 +47,7 @@ LIBMG      := $(BUILD)/libmg.a
 LIBMG_SAN  := $(BUILD)/asan/libmg.a
 DEPS_STAMP := $(BUILD)/.deps-build
 
-.PHONY: all run test bench fuzz clean vmlinux deps deps-test install uninstall demo
+.PHONY: all run test bench fuzz clean vmlinux deps deps-test install uninstall demo FORCE
 all: $(BUILD)/macvguard
 
 deps: $(DEPS_STAMP)
@@ -78,6 +81,13 @@ $(BUILD)/obj/%.o: user/%.c | $(BPF_SKELS) $(DEPS_STAMP)
 $(BUILD)/asan/obj/%.o: user/%.c | $(BPF_SKELS) $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(USER_CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
+
+# Rewritten only when the version or commit changed (cmd_version.o depends on it).
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define MG_VERSION "%s"\n#define MG_GIT "%s"\n' '$(VERSION)' '$(GIT_REV)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/obj/cmd_version.o $(BUILD)/asan/obj/cmd_version.o: $(BUILD)/version.h
 
 $(LIBMG): $(LIB_OBJS)
 	rm -f $@
