@@ -52,7 +52,7 @@ sleep 1
 if [ "$(link_index guestnic0)" = "$IDX" ]; then ok "d1's guestnic0 survived d2's teardown (ifindex $IDX)"; else fail "guestnic0 survived" "gone"; fi
 if qemu_holds_tap d1 guestnic0 && [ "$(qemu_pid d1)" = "$P1" ]; then ok "d1's QEMU (pid $P1) still holds /dev/tap$IDX"; else fail "QEMU fd intact" "-"; fi
 if [ "$(virsh -q domstate d1)" = running ]; then ok "d1 still running"; else fail "d1 running" "$(virsh -q domstate d1)"; fi
-n=$(events_with '"verdict":"deny"' '"ifname":"guestnic0"' '"owner_domain":"d1"' '"teardown_of":"d2"')
+n=$(events_with '"verdict":"deny"' '"ifname":"guestnic0"' '"owner_domain":"d1"' '"teardown_domain":"d2"')
 if [ "$n" -ge 1 ]; then ok "deny event names owner d1 and 'teardown of domain d2'"
 else fail "deny event with both domains" "$(grep deny "$EVENTS" | tail -n1)"; fi
 grep '"verdict":"deny"' "$EVENTS" | tail -n1 | sed 's/^/# event: /'
@@ -66,9 +66,9 @@ t=$(tag_of guestnic0); read -r dom pid by use <<<"$t"
 if [ "${dom:-}" = d1 ] && [ "${pid:-}" = "$P1" ] && [ "$(link_index guestnic0)" = "$IDX" ]; then ok "after libvirtd restart: guestnic0 still there and tagged to d1 (pid $P1)"
 else fail "tag kept over libvirtd restart" "'${dom:-} ${pid:-} ${by:-}'"; fi
 grep -q "d1 reconnect: .*guestnic0" "$OUT/syslog" 2>/dev/null && ok "reconnect hook ran ($(grep -o 'd1 reconnect: .*' "$OUT/syslog" | head -n1 | cut -c1-90))" || fail "reconnect hook ran" "no 'd1 reconnect' in syslog"
-deny0=$(events_with '"verdict":"deny"' '"teardown_of":"d2"')
+deny0=$(events_with '"verdict":"deny"' '"teardown_domain":"d2"')
 virsh -q start d2 >/dev/null 2>&1; sleep 1
-if [ "$(link_index guestnic0)" = "$IDX" ] && [ "$(events_with '"verdict":"deny"' '"teardown_of":"d2"')" -gt "$deny0" ]; then ok "after libvirtd restart: d2's failure still refused"
+if [ "$(link_index guestnic0)" = "$IDX" ] && [ "$(events_with '"verdict":"deny"' '"teardown_domain":"d2"')" -gt "$deny0" ]; then ok "after libvirtd restart: d2's failure still refused"
 else fail "refused after libvirtd restart" "-"; fi
 
 # ---- 3b. agent restart: reconcile keeps the tag ------------------------------------------
@@ -76,9 +76,9 @@ agent_stop
 step "agent restarted" agent_start
 t=$(tag_of guestnic0); read -r dom pid by use <<<"$t"
 if [ "${dom:-}" = d1 ] && [ "${pid:-}" = "$P1" ]; then ok "after agent restart: tag kept (d1, pid $P1, by $by)"; else fail "tag kept over agent restart" "'${dom:-} ${pid:-}'"; fi
-deny0=$(events_with '"verdict":"deny"' '"teardown_of":"d2"')
+deny0=$(events_with '"verdict":"deny"' '"teardown_domain":"d2"')
 virsh -q start d2 >/dev/null 2>&1; sleep 1
-if [ "$(link_index guestnic0)" = "$IDX" ] && [ "$(events_with '"verdict":"deny"' '"teardown_of":"d2"')" -gt "$deny0" ]; then ok "after agent restart: d2's failure still refused"
+if [ "$(link_index guestnic0)" = "$IDX" ] && [ "$(events_with '"verdict":"deny"' '"teardown_domain":"d2"')" -gt "$deny0" ]; then ok "after agent restart: d2's failure still refused"
 else fail "refused after agent restart" "-"; fi
 
 # ---- 2. ordinary teardowns still remove the link -----------------------------------------
