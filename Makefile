@@ -121,15 +121,18 @@ test: deps-test all
 bench: deps-test all
 	BUILD=$(BUILD) tests/bench/run.sh
 
-# Installed like a service: binary, systemd unit, configuration (kept when present), man page.
+# Installed like a service: binary, systemd unit, configuration (kept when present), man
+# pages macvguard(8) and macvguard.conf(5), bash completion (where bash-completion looks:
+# /usr/share/bash-completion/completions whatever PREFIX is).
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= /usr/share/bash-completion/completions
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(SYSCONFDIR)/macvguard
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSCONFDIR)/macvguard
 	install -m 0755 $(BUILD)/macvguard $(DESTDIR)$(SBINDIR)/macvguard
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/macvguard.service \
 	    > $(DESTDIR)$(UNITDIR)/macvguard.service
@@ -137,13 +140,16 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf || \
 	    install -m 0644 dist/macvguard.conf $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf
 	install -m 0644 man/macvguard.8 $(DESTDIR)$(MANDIR)/man8/macvguard.8
+	install -m 0644 man/macvguard.conf.5 $(DESTDIR)$(MANDIR)/man5/macvguard.conf.5
+	install -m 0644 dist/macvguard.bash $(DESTDIR)$(BASHCOMPDIR)/macvguard
 	@echo "installed. Next: systemctl daemon-reload && systemctl enable --now macvguard;"
 	@echo "then: $(SBINDIR)/macvguard hook install --reload  (libvirt reads hooks only at start/reload)"
 
 # Leaves the configuration file if it was changed from the shipped one.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/macvguard $(DESTDIR)$(UNITDIR)/macvguard.service \
-	    $(DESTDIR)$(MANDIR)/man8/macvguard.8
+	    $(DESTDIR)$(MANDIR)/man8/macvguard.8 $(DESTDIR)$(MANDIR)/man5/macvguard.conf.5 \
+	    $(DESTDIR)$(BASHCOMPDIR)/macvguard
 	if cmp -s dist/macvguard.conf $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf; then \
 	    rm -f $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf; \
 	    rmdir $(DESTDIR)$(SYSCONFDIR)/macvguard 2>/dev/null || true; fi
