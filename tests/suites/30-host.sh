@@ -55,7 +55,7 @@ HOLDER=$!
 for _ in $(seq 1 50); do grep -q ready "$OUT/hold" 2>/dev/null && break; sleep 0.1; done
 check "tag in flag-only mode" "$MG" tag macvtap0 --netns $NS --domain hostdom --pid $HOLDER
 links=$("$MG" -j links)
-if echo "$links" | grep -q '"ifname":"macvtap0"' && echo "$links" | grep -q '"domain":"hostdom"' && echo "$links" | grep -q '"in_use":"yes"'; then
+if echo "$links" | grep -q '"ifname":"macvtap0"' && echo "$links" | grep -q '"owner_domain":"hostdom"' && echo "$links" | grep -q '"in_use":true'; then
     ok "links -j shows the tag, owner and in-use state"
 else fail "links -j shows the tag, owner and in-use state" "$links"; fi
 if ip -n $NS link show macvtap0 | grep -q "alias macvguard: domain=hostdom"; then ok "ip link shows the owner (ifalias)"
