@@ -171,6 +171,8 @@ int mg_cmd_probes(int argc, char **argv)
 {
 	int n;
 
+	if (mg_no_options(argc, argv))
+		return 2;
 	if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")))
 		return mg_usage_err("on or off");
 	n = mg_delete_probes(!strcmp(argv[1], "on"));

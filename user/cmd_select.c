@@ -45,6 +45,8 @@ int mg_cmd_select(const struct mg_cmd *cmds, size_t n, int argc, char **argv,
 	for (size_t i = 0; i < n && !c; i++)
 		if (!strcmp(argv[0], cmds[i].name))
 			c = &cmds[i];
+	if (!c && argv[0][0] == '-')
+		return mg_usage_err("unknown option '%s'", argv[0]);
 	if (!c)
 		return mg_usage_err("unknown command '%s'", argv[0]);
 	set_name(family, c->name);
@@ -63,4 +65,12 @@ int mg_cmd_select(const struct mg_cmd *cmds, size_t n, int argc, char **argv,
 		}
 	}
 	return c->fn(argc, argv);
+}
+
+int mg_no_options(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1])
+			return mg_usage_err("unknown option '%s'", argv[i]);
+	return 0;
 }

@@ -33,6 +33,8 @@ int mg_cmd_mode(int argc, char **argv)
 	struct mg_state st;
 	unsigned mode;
 
+	if (mg_no_options(argc, argv))
+		return 2;
 	if (argc > 2)
 		return mg_usage_err("unexpected argument '%s'", argv[2]);
 	if (argc == 2 && mg_parse_mode(argv[1], &mode))
@@ -77,6 +79,8 @@ int mg_cmd_status(int argc, char **argv)
 	pid_t pid;
 
 	(void)argv;
+	if (mg_no_options(argc, argv))
+		return 2;
 	if (argc > 1)
 		return mg_usage_err("unexpected argument '%s'", argv[1]);
 	mg_features_probe_static(&f);

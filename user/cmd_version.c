@@ -21,6 +21,8 @@ int mg_cmd_version(int argc, char **argv)
 	char bpfv[32];
 
 	(void)argv;
+	if (mg_no_options(argc, argv))
+		return 2;
 	if (argc > 1)
 		return mg_usage_err("no arguments expected");
 	snprintf(bpfv, sizeof(bpfv), "%u.%u", libbpf_major_version(), libbpf_minor_version());

@@ -26,6 +26,10 @@ struct mg_cmd {
 int mg_cmd_select(const struct mg_cmd *cmds, size_t n, int argc, char **argv,
 		  const char *family, const char *help);
 
+/* For commands without options: a usage error (2) for the first argument that looks like
+ * one, else 0. */
+int mg_no_options(int argc, char **argv);
+
 int mg_cmd_run(int argc, char **argv);        /* cmd_run.c */
 int mg_cmd_stop(int argc, char **argv);
 int mg_cmd_probes(int argc, char **argv);
