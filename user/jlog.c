@@ -241,26 +241,38 @@ void mg_jrec_text(json_object *r, char *out, size_t size)
 		 * the request that caused it when there was one */
 		const char *v = mg_jstr(r, "verdict"), *reason = mg_jstr(r, "reason");
 		bool guarded = *v && strcmp(v, "none");
+		char who[160];
+
+		if (*mg_jstr(r, "comm"))
+			snprintf(who, sizeof(who), "%s[%lld] ppid %lld", mg_jstr(r, "comm"),
+				 mg_jint(r, "pid"), mg_jint(r, "ppid"));
+		else
+			snprintf(who, sizeof(who), "unknown");   /* the kernel could not tell */
 		snprintf(out, size,
-			 "%s %s %s %s(%lld) owner=%s(pid %lld) by %s[%lld] ppid %lld%s%s%s%s%s%s",
+			 "%s %s %s %s(%lld) owner=%s(pid %lld) by %s%s%s%s%s%s%s",
 			 mg_jstr(r, "result"), mg_jstr(r, "path"),
 			 *mg_jstr(r, "kind") ? mg_jstr(r, "kind") : "-", mg_jstr(r, "ifname"),
 			 mg_jint(r, "ifindex"),
 			 *mg_jstr(r, "owner_domain") ? mg_jstr(r, "owner_domain") : "-",
-			 mg_jint(r, "owner_pid"), *mg_jstr(r, "comm") ? mg_jstr(r, "comm") : "unknown",
-			 mg_jint(r, "pid"), mg_jint(r, "ppid"), guarded ? " guard=" : "",
+			 mg_jint(r, "owner_pid"), who, guarded ? " guard=" : "",
 			 guarded ? v : "", guarded && *reason ? " " : "", guarded ? reason : "",
 			 *mg_jstr(r, "teardown_domain") ? " teardown=" : "",
 			 mg_jstr(r, "teardown_domain"));
 	} else if (!strcmp(type, "verdict")) {
 		const char *reason = mg_jstr(r, "reason");
+		char who[160];
+
+		if (*mg_jstr(r, "comm"))
+			snprintf(who, sizeof(who), "%s[%lld] ppid %lld", mg_jstr(r, "comm"),
+				 mg_jint(r, "pid"), mg_jint(r, "ppid"));
+		else
+			snprintf(who, sizeof(who), "unknown");
 		snprintf(out, size,
-			 "%s %s %s(%lld) via %s owner=%s(pid %lld) by %s[%lld] ppid %lld%s%s%s%s",
+			 "%s %s %s(%lld) via %s owner=%s(pid %lld) by %s%s%s%s%s",
 			 mg_jstr(r, "verdict"), mg_jstr(r, "action"), mg_jstr(r, "ifname"),
 			 mg_jint(r, "ifindex"), mg_jstr(r, "how"),
 			 *mg_jstr(r, "owner_domain") ? mg_jstr(r, "owner_domain") : "-",
-			 mg_jint(r, "owner_pid"), mg_jstr(r, "comm"), mg_jint(r, "pid"),
-			 mg_jint(r, "ppid"), *reason ? " " : "", reason,
+			 mg_jint(r, "owner_pid"), who, *reason ? " " : "", reason,
 			 *mg_jstr(r, "teardown_domain") ? " teardown=" : "",
 			 mg_jstr(r, "teardown_domain"));
 	} else if (!strcmp(type, "hook")) {
