@@ -42,10 +42,17 @@ static const char help_uninstall[] =
 	"  -d, --hooks-dir DIR   libvirt's hooks directory (default /etc/libvirt/hooks)\n"
 	"  -r, --reload          SIGHUP a running libvirtd or virtqemud\n";
 
+/* libvirt reads the hook's stdout (the filtered XML): never JSON there, whatever -j said */
+static int hook_qemu(int argc, char **argv)
+{
+	mg_json = mg_pretty = false;
+	return mg_hook_qemu(argc, argv);
+}
+
 int mg_cmd_hook(int argc, char **argv)
 {
 	static const struct mg_cmd cmds[] = {
-		{ "qemu", mg_hook_qemu, help_qemu, MG_CMD_HELP_ALONE },
+		{ "qemu", hook_qemu, help_qemu, MG_CMD_HELP_ALONE },
 		{ "install", mg_hook_install, help_install, 0 },
 		{ "uninstall", mg_hook_uninstall, help_uninstall, 0 },
 	};
