@@ -112,7 +112,10 @@ mkdir -p "$T/hooks"
 "$MG" -j hook install --hooks-dir "$T/hooks" >"$T/hi.json" && schema_ok hook-install "$T/hi.json" || bad="$bad [hook install: $(cat "$T/hi.json" "$T/schema.err")]"
 "$MG" -j hook uninstall --hooks-dir "$T/hooks" >"$T/hu.json" && schema_ok hook-install "$T/hu.json" || bad="$bad [hook uninstall: $(cat "$T/schema.err")]"
 echo '[{"ifname":"m","ifindex":1,"in_use":"yes"}]' | schema_ok links && bad="$bad [the links schema accepts \"in_use\":\"yes\"]"
-[ -z "$bad" ] && ok "schema: journal, postmortem, xml check, xml sanitize, hook install/uninstall validate (and the schemas refuse the old string-typed values)" \
+# hook qemu's stdout is libvirt's: the filtered XML even under -j
+MACVGUARD_JOURNAL_DIR=$J "$MG" -j hook qemu web-direct migrate begin - <xml/samples/01-direct.xml 2>/dev/null | head -n 1 | grep -q "^<domain" \
+    || bad="$bad [-j hook qemu migrate did not print XML]"
+[ -z "$bad" ] && ok "schema: journal, postmortem, xml check, xml sanitize, hook install/uninstall validate (and the schemas refuse the old string-typed values); hook qemu stays XML under -j" \
     || notok "schema: offline commands" "$bad"
 
 # ---- 1. records written before the contract (old key names, "" for unknown) read as today's
