@@ -18,7 +18,10 @@ BPFTOOL ?= bpftool
 ARCH    := x86
 BTF     ?= /sys/kernel/btf/vmlinux
 
-PKGS     = libbpf libnl-route-3.0 libnl-3.0 libxml-2.0 json-c
+PKGS     = libbpf libnl-route-3.0 libnl-3.0 libxml-2.0 json-c libsystemd
+# The version has one source, debian/changelog; the commit is added when built from git.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
 # Recursive (=) so pkg-config runs after the deps step has installed the -dev packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lelf -lz
@@ -51,7 +54,7 @@ LIBMG      := $(BUILD)/libmg.a
 LIBMG_SAN  := $(BUILD)/asan/libmg.a
 DEPS_STAMP := $(BUILD)/.deps-build
 
-.PHONY: all run test bench fuzz clean vmlinux deps deps-test install uninstall demo deb deps-deb
+.PHONY: all run test bench fuzz clean vmlinux deps deps-test install uninstall demo deb deps-deb FORCE
 all: $(BUILD)/macvguard
 
 deps: $(DEPS_STAMP)
@@ -89,6 +92,13 @@ $(BUILD)/asan/obj/%.o: user/%.c | $(BPF_SKELS) $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(USER_CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
 
+# Rewritten only when the version or commit changed (cmd_version.o depends on it).
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define MG_VERSION "%s"\n#define MG_GIT "%s"\n' '$(VERSION)' '$(GIT_REV)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/obj/cmd_version.o $(BUILD)/asan/obj/cmd_version.o: $(BUILD)/version.h
+
 $(LIBMG): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
@@ -121,15 +131,18 @@ test: deps-test all
 bench: deps-test all
 	BUILD=$(BUILD) tests/bench/run.sh
 
-# Installed like a service: binary, systemd unit, configuration (kept when present), man page.
+# Installed like a service: binary, systemd unit, configuration (kept when present), man
+# pages macvguard(8) and macvguard.conf(5), bash completion (where bash-completion looks:
+# /usr/share/bash-completion/completions whatever PREFIX is).
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= /usr/share/bash-completion/completions
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(SYSCONFDIR)/macvguard
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSCONFDIR)/macvguard
 	install -m 0755 $(BUILD)/macvguard $(DESTDIR)$(SBINDIR)/macvguard
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/macvguard.service \
 	    > $(DESTDIR)$(UNITDIR)/macvguard.service
@@ -137,6 +150,8 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf || \
 	    install -m 0644 dist/macvguard.conf $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf
 	install -m 0644 man/macvguard.8 $(DESTDIR)$(MANDIR)/man8/macvguard.8
+	install -m 0644 man/macvguard.conf.5 $(DESTDIR)$(MANDIR)/man5/macvguard.conf.5
+	install -m 0644 dist/macvguard.bash $(DESTDIR)$(BASHCOMPDIR)/macvguard
 	@echo "installed. Next: systemctl daemon-reload && systemctl enable --now macvguard;"
 	@echo "then: $(SBINDIR)/macvguard hook install --reload  (libvirt reads hooks only at start/reload)"
 
@@ -147,7 +162,8 @@ uninstall:
 	-if [ -z "$(DESTDIR)" ] && [ -x $(SBINDIR)/macvguard ]; then \
 	    $(SBINDIR)/macvguard hook uninstall --reload; $(SBINDIR)/macvguard stop --unpin; fi
 	rm -f $(DESTDIR)$(SBINDIR)/macvguard $(DESTDIR)$(UNITDIR)/macvguard.service \
-	    $(DESTDIR)$(MANDIR)/man8/macvguard.8
+	    $(DESTDIR)$(MANDIR)/man8/macvguard.8 $(DESTDIR)$(MANDIR)/man5/macvguard.conf.5 \
+	    $(DESTDIR)$(BASHCOMPDIR)/macvguard
 	if cmp -s dist/macvguard.conf $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf; then \
 	    rm -f $(DESTDIR)$(SYSCONFDIR)/macvguard/macvguard.conf; \
 	    rmdir $(DESTDIR)$(SYSCONFDIR)/macvguard 2>/dev/null || true; fi
@@ -155,7 +171,6 @@ uninstall:
 # Debian package: build/macvguard_VERSION_amd64.deb (debian/; VERSION comes from
 # debian/changelog only). dpkg-buildpackage runs in a copy of the tree under $(BUILD)/deb,
 # so it writes nothing into the source tree; then lintian (errors fail the build).
-VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 DEB     := $(BUILD)/macvguard_$(VERSION)_amd64.deb
 deps-deb: deps
 	scripts/deps.sh deb

@@ -176,16 +176,27 @@ static int follow(const char *dir, struct jprint *p)
 	return 0;
 }
 
-static void usage_journal(FILE *out)
-{
-	fprintf(out, "usage: macvguard journal [-f] [-j] [--domain NAME|UUID] [--ifname N] "
-		     "[--since T] [--until T]\n"
-		     "                        [--verdict allow|deny|audit|gone] [--type TYPE] "
-		     "[--dir DIR | JOURNAL...]\n"
-		     "       T: 2026-11-26T09:43:42Z, '2026-11-26 09:43', @UNIX, now, -10m, -2h\n"
-		     "       JOURNAL: a journal directory or a segment file (default %s)\n",
-		mg_jlog_dir());
-}
+const char mg_help_journal[] =
+	"usage: macvguard [-j] journal [-f] [--domain NAME|UUID] [--ifname NAME] [--since T]\n"
+	"                              [--until T] [--verdict allow|deny|audit|gone] [--type TYPE]\n"
+	"                              [--wide] [--dir DIR | JOURNAL...]\n"
+	"\n"
+	"Prints the flight recorder's records (docs/journal.md), oldest first, one line each\n"
+	"(time, host, seq, what happened); -j: the records as JSON Lines (docs/json.md).\n"
+	"JOURNAL: journal directories or segment files (default $MACVGUARD_JOURNAL_DIR, else\n"
+	"/var/lib/macvguard/journal).\n"
+	"\n"
+	"  -f, --follow          then print new records as they are written (one directory)\n"
+	"  -d, --domain D        records about domain D (name or uuid; owner, hook, teardown)\n"
+	"  -i, --ifname NAME     records about this link\n"
+	"  -s, --since T         from T: 2026-11-26T09:43:42Z, '2026-11-26 09:43', @UNIX, now,\n"
+	"                        -10m, -2h, -1d\n"
+	"  -u, --until T         up to T\n"
+	"  -v, --verdict V       verdict records with this verdict: allow, deny, audit, gone\n"
+	"  -t, --type TYPE       verdict, hook, tag, untag, release, agent, lost, link or mode\n"
+	"  -D, --dir DIR         the journal directory (instead of JOURNAL...)\n"
+	"  -w, --wide            lines not cut at 120 columns on a terminal\n"
+	"  -j, --json            JSON Lines (as the global -j)\n";
 
 int mg_cmd_journal(int argc, char **argv)
 {
@@ -194,7 +205,7 @@ int mg_cmd_journal(int argc, char **argv)
 		{ "domain", required_argument, NULL, 'd' }, { "ifname", required_argument, NULL, 'i' },
 		{ "since", required_argument, NULL, 's' },  { "until", required_argument, NULL, 'u' },
 		{ "verdict", required_argument, NULL, 'v' }, { "type", required_argument, NULL, 't' },
-		{ "dir", required_argument, NULL, 'D' },    { "help", no_argument, NULL, 'h' },
+		{ "dir", required_argument, NULL, 'D' },    { "wide", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct jprint p = { .f = { .verdict = -1, .type = -1 }, .json = mg_json };
@@ -204,15 +215,14 @@ int mg_cmd_journal(int argc, char **argv)
 	int c, rc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "fjd:i:s:u:v:t:D:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fjd:i:s:u:v:t:D:w", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': follow_mode = true; break;
-		case 'j': p.json = true; break;
+		case 'j': p.json = mg_json = true; break;
+		case 'w': mg_wide = true; break;
 		case 'd':
-			if (!*optarg || strlen(optarg) >= sizeof(p.f.domain_lc)) {
-				mg_err("--domain: 1..%zu bytes", sizeof(p.f.domain_lc) - 1);
-				return 2;
-			}
+			if (!*optarg || strlen(optarg) >= sizeof(p.f.domain_lc))
+				return mg_usage_err("--domain: 1..%zu bytes", sizeof(p.f.domain_lc) - 1);
 			p.f.domain = optarg;
 			for (size_t i = 0; optarg[i]; i++)
 				p.f.domain_lc[i] = (char)tolower((unsigned char)optarg[i]);
@@ -222,41 +232,28 @@ int mg_cmd_journal(int argc, char **argv)
 		case 'i': p.f.ifname = optarg; break;
 		case 'D': dir = optarg; break;
 		case 's':
-			if (mg_parse_time(optarg, &p.f.since)) {
-				mg_err("--since: not a time: %s", optarg);
-				return 2;
-			}
+			if (mg_parse_time(optarg, &p.f.since))
+				return mg_usage_err("--since: not a time: %s", optarg);
 			break;
 		case 'u':
-			if (mg_parse_time(optarg, &p.f.until)) {
-				mg_err("--until: not a time: %s", optarg);
-				return 2;
-			}
+			if (mg_parse_time(optarg, &p.f.until))
+				return mg_usage_err("--until: not a time: %s", optarg);
 			break;
 		case 'v':
-			if ((p.f.verdict = mg_parse_verdict_arg(optarg)) < 0) {
-				mg_err("--verdict: allow, deny, audit or gone");
-				return 2;
-			}
+			if ((p.f.verdict = mg_parse_verdict_arg(optarg)) < 0)
+				return mg_usage_err("--verdict: allow, deny, audit or gone");
 			break;
 		case 't':
-			if ((p.f.type = mg_jtype_parse(optarg)) < 0) {
-				mg_err("--type: verdict, hook, tag, untag, release, agent, lost, link or mode");
-				return 2;
-			}
+			if ((p.f.type = mg_jtype_parse(optarg)) < 0)
+				return mg_usage_err("--type: verdict, hook, tag, untag, release, agent, lost, link or mode");
 			break;
-		case 'h': usage_journal(stdout); return 0;
-		default: usage_journal(stderr); return 2;
+		default: return mg_bad_option(argc, argv, "fjd:i:s:u:v:t:D:w");
 		}
 	}
-	if (dir && optind < argc) {
-		usage_journal(stderr);
-		return 2;
-	}
-	if (follow_mode && optind + 1 < argc) {
-		mg_err("-f follows one journal directory");
-		return 2;
-	}
+	if (dir && optind < argc)
+		return mg_usage_err("--dir or JOURNAL..., not both");
+	if (follow_mode && optind + 1 < argc)
+		return mg_usage_err("-f follows one journal directory");
 	if (dir)
 		rc = mg_sources_expand(&src, 1, (char **)&dir);
 	else
@@ -268,10 +265,8 @@ int mg_cmd_journal(int argc, char **argv)
 	if (rc == 0 && follow_mode) {
 		const char *fdir = dir ? dir : (optind < argc ? argv[optind] : mg_jlog_dir());
 		struct stat sb;
-		if (stat(fdir, &sb) || !S_ISDIR(sb.st_mode)) {
-			mg_err("-f needs a journal directory: %s", fdir);
-			return 2;
-		}
+		if (stat(fdir, &sb) || !S_ISDIR(sb.st_mode))
+			return mg_usage_err("-f needs a journal directory: %s", fdir);
 		rc = follow(fdir, &p);
 	}
 	if (mg_stdout_status())

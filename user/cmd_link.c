@@ -168,10 +168,62 @@ static int queue_holders(const char *ifname, uint32_t ifindex, unsigned kind, ch
 	return holders;
 }
 
-static void usage_tag(void)
+const char mg_help_tag[] =
+	"usage: macvguard [-j] tag IFNAME --domain NAME --pid PID [--uuid UUID] [--netns NAME]\n"
+	"                     [--source manual|hook|status-file]\n"
+	"\n"
+	"Guards the link IFNAME for a domain by hand (what the libvirt integration does by\n"
+	"itself): its deletion, rename or netns move is refused while the owner process PID\n"
+	"holds it open. The tag shows in `ip link` as the link's ifalias.\n"
+	"\n"
+	"  -d, --domain NAME   the owner domain (1..63 bytes)\n"
+	"  -p, --pid PID       the owner process (QEMU); the tag ends when it exits\n"
+	"  -u, --uuid UUID     the domain's uuid\n"
+	"  -n, --netns NAME    the link is in this named network namespace\n"
+	"  -s, --source SRC    what tagged it, for `links`: manual (default), hook, status-file\n";
+
+const char mg_help_untag[] =
+	"usage: macvguard [-j] untag IFNAME [--netns NAME]\n"
+	"\n"
+	"Stops guarding IFNAME (removes its tag and counts).\n"
+	"\n"
+	"  -n, --netns NAME    the link is in this named network namespace\n";
+
+const char mg_help_release[] =
+	"usage: macvguard [-j] release IFNAME [--netns NAME]\n"
+	"\n"
+	"Allows the deletion of a guarded link now, while its owner still holds it (the tag\n"
+	"stays, marked released).\n"
+	"\n"
+	"  -n, --netns NAME    the link is in this named network namespace\n";
+
+const char mg_help_links[] =
+	"usage: macvguard [-j] [--wide] links [--wide]\n"
+	"\n"
+	"Every guarded link: name, index, netns, kind, owner domain and QEMU pid, whether the\n"
+	"owner is alive and holds the link open (in use), verdict counts (deny, audit, allow)\n"
+	"and flags. --wide (or the global -w) adds the lower device, uuid, since when and by\n"
+	"what it is tagged; -j prints every field (docs/json.md).\n"
+	"\n"
+	"  -w, --wide          every column\n";
+
+/* What tag/untag/release did, for -j. */
+static void print_op_json(const char *result, const char *ifname, uint32_t ifindex,
+			  const char *netns, const struct mg_tag *tag)
 {
-	fprintf(stderr, "usage: macvguard tag IFNAME --domain NAME [--uuid UUID] --pid PID "
-			"[--netns NAME] [--source manual|hook|status-file]\n");
+	json_object *o = json_object_new_object();
+	char uuid[37], domain[MG_DOMAIN_LEN + 1];
+
+	mg_strlcpy(domain, tag->domain, sizeof(domain));
+	mg_uuid_format(tag->uuid, uuid);
+	json_object_object_add(o, "result", json_object_new_string(result));
+	json_object_object_add(o, "ifname", json_object_new_string(ifname));
+	json_object_object_add(o, "ifindex", json_object_new_int64(ifindex));
+	json_object_object_add(o, "netns", netns ? json_object_new_string(netns) : NULL);
+	json_object_object_add(o, "owner_domain", domain[0] ? json_object_new_string(domain) : NULL);
+	json_object_object_add(o, "owner_uuid", uuid[0] ? json_object_new_string(uuid) : NULL);
+	json_object_object_add(o, "owner_pid", tag->owner_pid ? json_object_new_int64(tag->owner_pid) : NULL);
+	mg_json_print(o);
 }
 
 /* tag/untag/release share the lookup of IFNAME (in --netns) to its key. */
@@ -232,38 +284,34 @@ int mg_cmd_tag(int argc, char **argv)
 		case 'd': domain = optarg; break;
 		case 'u': uuid = optarg; break;
 		case 'p':
-			if (!mg_parse_u32(optarg, &pid) || pid == 0) {
-				mg_err("--pid: not a process id: %s", optarg);
-				return 2;
-			}
+			if (!mg_parse_u32(optarg, &pid) || pid == 0)
+				return mg_usage_err("--pid: not a process id: %s", optarg);
 			break;
 		case 'n': t.netns = optarg; break;
 		case 's':
 			if (!strcmp(optarg, "manual")) tag.tagged_by = MG_SRC_MANUAL;
 			else if (!strcmp(optarg, "hook")) tag.tagged_by = MG_SRC_HOOK;
 			else if (!strcmp(optarg, "status-file")) tag.tagged_by = MG_SRC_STATUS;
-			else { mg_err("--source: manual, hook or status-file"); return 2; }
+			else return mg_usage_err("--source: manual, hook or status-file");
 			break;
-		default: usage_tag(); return 2;
+		default: return mg_bad_option(argc, argv, "d:u:p:n:s:");
 		}
 	}
-	if (optind != argc - 1 || !domain || !pid) {
-		usage_tag();
-		return 2;
-	}
+	if (optind >= argc)
+		return mg_usage_err("IFNAME is needed");
+	if (optind < argc - 1)
+		return mg_usage_err("unexpected argument '%s'", argv[optind + 1]);
+	if (!domain)
+		return mg_usage_err("--domain is needed");
+	if (!pid)
+		return mg_usage_err("--pid is needed");
 	t.ifname = argv[optind];
-	if (strlen(t.ifname) >= MG_IFNAMSIZ) {
-		mg_err("link name too long: %s", t.ifname);
-		return 2;
-	}
-	if (strlen(domain) >= MG_DOMAIN_LEN || !domain[0]) {
-		mg_err("--domain must be 1..%d bytes", MG_DOMAIN_LEN - 1);
-		return 2;
-	}
-	if (uuid && mg_uuid_parse(uuid, tag.uuid)) {
-		mg_err("--uuid: not a uuid: %s", uuid);
-		return 2;
-	}
+	if (strlen(t.ifname) >= MG_IFNAMSIZ)
+		return mg_usage_err("link name too long: %s", t.ifname);
+	if (strlen(domain) >= MG_DOMAIN_LEN || !domain[0])
+		return mg_usage_err("--domain must be 1..%d bytes", MG_DOMAIN_LEN - 1);
+	if (uuid && mg_uuid_parse(uuid, tag.uuid))
+		return mg_usage_err("--uuid: not a uuid: %s", uuid);
 	tag.owner_start = mg_proc_start_ticks(pid);
 	if (!tag.owner_start) {
 		mg_err("--pid %u: no such process", pid);
@@ -295,7 +343,9 @@ int mg_cmd_tag(int argc, char **argv)
 		bpf_map_update_elem(st.counts_fd, &t.key, &zero, BPF_ANY);
 	}
 	mg_jlog_link_op(MG_JT_TAG, t.info.name, t.info.ifindex, t.netns, &tag);
-	if (!mg_json) {
+	if (mg_json) {
+		print_op_json("tagged", t.info.name, t.info.ifindex, t.netns, &tag);
+	} else {
 		char line[600];
 		snprintf(line, sizeof(line), "tagged %s (ifindex %u%s%s) to domain %s, owner pid %u",
 			 t.info.name, t.info.ifindex, t.netns ? ", netns " : "", t.netns ? t.netns : "",
@@ -304,7 +354,7 @@ int mg_cmd_tag(int argc, char **argv)
 		putchar('\n');
 	}
 	mg_state_close(&st);
-	return 0;
+	return mg_stdout_status();
 }
 
 static int untag_or_release(int argc, char **argv, bool release)
@@ -321,10 +371,12 @@ static int untag_or_release(int argc, char **argv, bool release)
 		if (c == 'n')
 			t.netns = optarg;
 		else
-			goto usage;
+			return mg_bad_option(argc, argv, "n:");
 	}
-	if (optind != argc - 1)
-		goto usage;
+	if (optind >= argc)
+		return mg_usage_err("IFNAME is needed");
+	if (optind < argc - 1)
+		return mg_usage_err("unexpected argument '%s'", argv[optind + 1]);
 	t.ifname = argv[optind];
 	if (mg_state_open(&st))
 		return 1;
@@ -348,14 +400,14 @@ static int untag_or_release(int argc, char **argv, bool release)
 	else
 		mg_jlog_link_op(release ? MG_JT_RELEASE : MG_JT_UNTAG, t.info.name,
 				t.info.ifindex, t.netns, &tag);
-	if (!rc && !mg_json)
+	if (!rc && mg_json)
+		print_op_json(release ? "released" : "untagged", t.info.name, t.info.ifindex,
+			      t.netns, &tag);
+	else if (!rc)
 		printf("%s %s\n", release ? "released" : "untagged", t.ifname);
 out:
 	mg_state_close(&st);
-	return rc;
-usage:
-	fprintf(stderr, "usage: macvguard %s IFNAME [--netns NAME]\n", release ? "release" : "untag");
-	return 2;
+	return rc ? rc : mg_stdout_status();
 }
 
 int mg_cmd_untag(int argc, char **argv)
@@ -368,25 +420,48 @@ int mg_cmd_release(int argc, char **argv)
 	return untag_or_release(argc, argv, true);
 }
 
+/* One row of `links` text: the README's columns, or every column with --wide. */
+static void links_header(bool wide)
+{
+	char line[400];
+
+	if (wide)
+		snprintf(line, sizeof(line),
+			 "%-15s %7s %-10s %-8s %-10s %-20s %-36s %7s %-5s %-6s %-27s %-11s %5s %5s %5s %s",
+			 "IFNAME", "IFINDEX", "NETNS", "KIND", "LOWER", "DOMAIN", "UUID", "PID",
+			 "OWNER", "IN-USE", "TAGGED-SINCE", "TAGGED-BY", "DENY", "AUDIT", "ALLOW",
+			 "FLAGS");
+	else
+		snprintf(line, sizeof(line), "%-15s %7s %-10s %-8s %-20s %7s %-5s %-6s %5s %5s %5s %s",
+			 "IFNAME", "IFINDEX", "NETNS", "KIND", "DOMAIN", "PID", "OWNER", "IN-USE",
+			 "DENY", "AUDIT", "ALLOW", "FLAGS");
+	mg_print_line(stdout, line);
+}
+
 int mg_cmd_links(int argc, char **argv)
 {
+	static const struct option opts[] = { { "wide", no_argument, NULL, 'w' },
+					      { NULL, 0, NULL, 0 } };
 	struct mg_link_key key, next, *prev = NULL;
 	struct mg_state st;
 	json_object *arr = NULL;
+	int c;
 
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: macvguard [-j] links\n");
-		return 2;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "w", opts, NULL)) != -1) {
+		if (c == 'w')
+			mg_wide = true;
+		else
+			return mg_bad_option(argc, argv, "w");
 	}
+	if (optind != argc)
+		return mg_usage_err("unexpected argument '%s'", argv[optind]);
 	if (mg_state_open(&st))
 		return 1;
 	if (mg_json)
 		arr = json_object_new_array();
 	else
-		printf("%-15s %7s %-10s %-8s %-10s %-16s %-36s %7s %-5s %-7s %-27s %-11s %4s %5s %5s %s\n",
-		       "IFNAME", "IFINDEX", "NETNS", "KIND", "LOWER", "DOMAIN", "UUID", "PID", "OWNER",
-		       "IN-USE", "TAGGED-SINCE", "TAGGED-BY", "DENY", "AUDIT", "ALLOW", "FLAGS");
+		links_header(mg_wide);
 	while (bpf_map_get_next_key(st.guarded_fd, prev, &next) == 0) {
 		struct mg_counts counts = {};
 		struct mg_tag tag;
@@ -407,7 +482,7 @@ int mg_cmd_links(int argc, char **argv)
 		mg_strlcpy(domain, tag.domain, sizeof(domain));
 		alive = mg_proc_alive(tag.owner_pid, tag.owner_start) && !(tag.flags & MG_TAG_OWNER_GONE);
 		holders = queue_holders(name, key.ifindex, tag.kind, pids, sizeof(pids));
-		inuse = holders < 0 ? "unknown" : (holders > 0 && alive ? "yes" : "no");
+		inuse = holders < 0 ? "?" : (holders > 0 && alive ? "yes" : "no");
 		mg_uuid_format(tag.uuid, uuid);
 		mg_format_time(tag.tagged_at_ns, since, sizeof(since));
 		{
@@ -420,20 +495,29 @@ int mg_cmd_links(int argc, char **argv)
 				snprintf(lower, sizeof(lower), "if%u", tag.lower_ifindex);
 		}
 		if (mg_json) {
-			json_object *o = json_object_new_object();
+			json_object *o = json_object_new_object(), *h = NULL;
+
+			if (holders >= 0) {
+				char *save = NULL, *tok;
+				h = json_object_new_array();
+				for (tok = strtok_r(pids, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+					json_object_array_add(h, json_object_new_int64(atoll(tok)));
+			}
 			json_object_object_add(o, "ifname", json_object_new_string(name));
 			json_object_object_add(o, "ifindex", json_object_new_int64(key.ifindex));
-			json_object_object_add(o, "netns", json_object_new_string(netns));
+			json_object_object_add(o, "netns", netns[0] ? json_object_new_string(netns) : NULL);
 			json_object_object_add(o, "netns_cookie", json_object_new_uint64(key.netns_cookie));
 			json_object_object_add(o, "kind", json_object_new_string(mg_kind_name(tag.kind)));
-			json_object_object_add(o, "lower_ifindex", json_object_new_int64(tag.lower_ifindex));
-			json_object_object_add(o, "lower", json_object_new_string(lower));
-			json_object_object_add(o, "domain", json_object_new_string(domain));
-			json_object_object_add(o, "uuid", uuid[0] ? json_object_new_string(uuid) : NULL);
+			json_object_object_add(o, "lower", lower[0] ? json_object_new_string(lower) : NULL);
+			json_object_object_add(o, "lower_ifindex", tag.lower_ifindex ?
+					       json_object_new_int64(tag.lower_ifindex) : NULL);
+			json_object_object_add(o, "owner_domain", json_object_new_string(domain));
+			json_object_object_add(o, "owner_uuid", uuid[0] ? json_object_new_string(uuid) : NULL);
 			json_object_object_add(o, "owner_pid", json_object_new_int64(tag.owner_pid));
 			json_object_object_add(o, "owner_alive", json_object_new_boolean(alive));
-			json_object_object_add(o, "in_use", json_object_new_string(inuse));
-			json_object_object_add(o, "queue_holders", json_object_new_string(pids));
+			json_object_object_add(o, "in_use", holders < 0 ? NULL :
+					       json_object_new_boolean(holders > 0 && alive));
+			json_object_object_add(o, "queue_holders", h);
 			json_object_object_add(o, "released", json_object_new_boolean(tag.flags & MG_TAG_RELEASED));
 			json_object_object_add(o, "tagged_since", json_object_new_string(since));
 			json_object_object_add(o, "tagged_by", json_object_new_string(mg_source_name(tag.tagged_by)));
@@ -442,23 +526,34 @@ int mg_cmd_links(int argc, char **argv)
 			json_object_object_add(o, "allow", json_object_new_uint64(counts.allow));
 			json_object_array_add(arr, o);
 		} else {
-			char line[1024];
+			char line[1024], fd[96], fn[64], fns[64];
 
-			/* interface and domain names come from outside: one escaped line */
-			snprintf(line, sizeof(line),
-			       "%-15s %7u %-10s %-8s %-10s %-16s %-36s %7u %-5s %-7s %-27s %-11s %4llu %5llu %5llu %s",
-			       name, key.ifindex, netns[0] ? netns : "-", mg_kind_name(tag.kind),
-			       lower[0] ? lower : "-", domain, uuid[0] ? uuid : "-", tag.owner_pid,
-			       alive ? "alive" : "gone", inuse, since, mg_source_name(tag.tagged_by),
-			       (unsigned long long)counts.deny, (unsigned long long)counts.audit,
-			       (unsigned long long)counts.allow,
-			       tag.flags & MG_TAG_RELEASED ? "released" : "-");
-			mg_fputs_escaped(stdout, line);
-			putchar('\n');
+			/* interface and domain names come from outside: mg_print_line escapes */
+			mg_fit(domain, 20, fd, sizeof(fd));
+			mg_fit(netns[0] ? netns : "-", 10, fns, sizeof(fns));
+			mg_fit(name, 15, fn, sizeof(fn));
+			if (mg_wide)
+				snprintf(line, sizeof(line),
+					 "%s %7u %s %-8s %-10s %s %-36s %7u %-5s %-6s %-27s %-11s %5llu %5llu %5llu %s",
+					 fn, key.ifindex, fns, mg_kind_name(tag.kind),
+					 lower[0] ? lower : "-", fd, uuid[0] ? uuid : "-", tag.owner_pid,
+					 alive ? "alive" : "gone", inuse, since, mg_source_name(tag.tagged_by),
+					 (unsigned long long)counts.deny, (unsigned long long)counts.audit,
+					 (unsigned long long)counts.allow,
+					 tag.flags & MG_TAG_RELEASED ? "released" : "-");
+			else
+				snprintf(line, sizeof(line),
+					 "%s %7u %s %-8s %s %7u %-5s %-6s %5llu %5llu %5llu %s",
+					 fn, key.ifindex, fns, mg_kind_name(tag.kind), fd, tag.owner_pid,
+					 alive ? "alive" : "gone", inuse,
+					 (unsigned long long)counts.deny, (unsigned long long)counts.audit,
+					 (unsigned long long)counts.allow,
+					 tag.flags & MG_TAG_RELEASED ? "released" : "-");
+			mg_print_line(stdout, line);
 		}
 	}
 	if (mg_json)
 		mg_json_print(arr);
 	mg_state_close(&st);
-	return 0;
+	return mg_stdout_status();
 }

@@ -16,6 +16,21 @@
 #include "util.h"
 #include "wire.h"
 
+const char mg_help_monitor[] =
+	"usage: macvguard [-j] [--wide] monitor [--ifname NAME] [--domain NAME]\n"
+	"                         [--verdict none|allow|deny|audit|gone] [--kind KIND] [--wide]\n"
+	"\n"
+	"Live events from the running agent: every guard verdict and every link that went away\n"
+	"(docs/monitor.md), until interrupted. Text: one line per event under a header, fitted\n"
+	"to 120 columns; --wide: every field, labelled; -j: JSON Lines (docs/json.md).\n"
+	"\n"
+	"  -i, --ifname NAME    only events about this link\n"
+	"  -d, --domain NAME    only events about links owned by this domain\n"
+	"  -v, --verdict V      only this verdict: none, allow, deny, audit, gone\n"
+	"  -k, --kind KIND      only this link kind: macvtap, macvlan, veth, tun, tap\n"
+	"  -w, --wide           every field, lines not cut\n"
+	"  -j, --json           JSON Lines (as the global -j)\n";
+
 static volatile sig_atomic_t monitor_stop;
 static void on_monitor_signal(int sig)
 {
@@ -30,6 +45,7 @@ int mg_cmd_monitor(int argc, char **argv)
 					      { "verdict", required_argument, NULL, 'v' },
 					      { "kind", required_argument, NULL, 'k' },
 					      { "json", no_argument, NULL, 'j' },
+					      { "wide", no_argument, NULL, 'w' },
 					      { NULL, 0, NULL, 0 } };
 	struct mg_event_filter filt = { .verdict = -1 };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -39,27 +55,26 @@ int mg_cmd_monitor(int argc, char **argv)
 	int c, fd;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:d:v:k:j", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:d:v:k:jw", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': filt.ifname = optarg; break;
 		case 'd': filt.domain = optarg; break;
-		case 'j': json = true; break;
+		case 'j': json = mg_json = true; break;
+		case 'w': mg_wide = true; break;
 		case 'k': filt.kind = optarg; break;
 		case 'v':
 			for (filt.verdict = 0; filt.verdict <= MG_V_GONE; filt.verdict++)
 				if (!strcmp(optarg, mg_verdict_name((unsigned)filt.verdict)))
 					break;
-			if (filt.verdict > MG_V_GONE) {
-				mg_err("--verdict: none, allow, deny, audit or gone");
-				return 2;
-			}
+			if (filt.verdict > MG_V_GONE)
+				return mg_usage_err("--verdict: none, allow, deny, audit or gone");
 			break;
 		default:
-			fprintf(stderr, "usage: macvguard monitor [-j] [--ifname N] [--domain D] "
-					"[--verdict none|allow|deny|audit|gone] [--kind K]\n");
-			return 2;
+			return mg_bad_option(argc, argv, "i:d:v:k:jw");
 		}
 	}
+	if (optind != argc)
+		return mg_usage_err("unexpected argument '%s'", argv[optind]);
 	sigaction(SIGINT, &sact, NULL);
 	sigaction(SIGTERM, &sact, NULL);
 	mg_strlcpy(sa.sun_path, MG_EVENTS_SOCK, sizeof(sa.sun_path));
@@ -72,6 +87,8 @@ int mg_cmd_monitor(int argc, char **argv)
 		return 1;
 	}
 	mg_events_autoflush = false;   /* flushed whenever the stream pauses */
+	if (!json)
+		mg_event_header(stdout);
 	while (!monitor_stop) {
 		ssize_t n = recv(fd, &w, sizeof(w), MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {

@@ -96,6 +96,48 @@ static void note_names(struct pm *p, json_object *o)
 		add_ppid(p, mg_jstr(o, "host"), mg_jint(o, "hook_ppid"));
 }
 
+const struct pm_guard *mg_pm_guard_of(const struct pm *p, const char *h)
+{
+	for (size_t i = 0; i < p->nguards; i++)
+		if (!strcmp(p->guards[i].host, h))
+			return &p->guards[i];
+	return NULL;
+}
+
+/* An agent start record: how its host's guard ran from then on (the latest one kept). */
+static void note_guard(struct pm *p, const struct mg_jrec *r)
+{
+	struct pm_guard *g;
+	json_object *o;
+
+	if (r->h.type != MG_JT_AGENT || (p->until && r->h.ts_ns > p->until) ||
+	    !memmem(r->payload, r->h.len, "\"start\"", 7) || !(o = mg_rec_parse(r)))
+		return;
+	if (strcmp(mg_jstr(o, "event"), "start")) {
+		json_object_put(o);
+		return;
+	}
+	g = (struct pm_guard *)mg_pm_guard_of(p, mg_jstr(o, "host"));
+	if (!g) {
+		struct pm_guard *n = realloc(p->guards, (p->nguards + 1) * sizeof(*n));
+		if (!n) {
+			p->oom = true;
+			json_object_put(o);
+			return;
+		}
+		p->guards = n;
+		g = &p->guards[p->nguards++];
+		memset(g, 0, sizeof(*g));
+		mg_strlcpy(g->host, mg_jstr(o, "host"), sizeof(g->host));
+	}
+	if (r->h.ts_ns >= g->ts) {
+		g->ts = r->h.ts_ns;
+		mg_strlcpy(g->guard, mg_jstr(o, "guard"), sizeof(g->guard));
+		mg_strlcpy(g->mode, mg_jstr(o, "mode"), sizeof(g->mode));
+	}
+	json_object_put(o);
+}
+
 static bool in_range(const struct pm *p, uint64_t ts)
 {
 	return (!p->since || ts >= p->since) && (!p->until || ts <= p->until);
@@ -148,6 +190,8 @@ static int pass2(void *ctx, const struct mg_jrec *r)
 	json_object *o;
 	bool k;
 
+	if (r->h.ts_ns <= p->wmax + PM_AFTER_NS)
+		note_guard(p, r);
 	if (!in_range(p, r->h.ts_ns) || r->h.ts_ns < lo || r->h.ts_ns > p->wmax + PM_AFTER_NS)
 		return 0;
 	if (!(o = mg_rec_parse(r)))
@@ -182,6 +226,7 @@ static int pass_all(void *ctx, const struct mg_jrec *r)
 	json_object *o;
 
 	p->scanned++;
+	note_guard(p, r);
 	if (!in_range(p, r->h.ts_ns) || !(o = mg_rec_parse(r)))
 		return 0;
 	keep(p, r, o);
@@ -255,20 +300,40 @@ static const char *verb(const char *action, bool tried)
 	return tried ? "tried to delete" : "deleted";
 }
 
+/* The kernel could tell who sent the request (records before requester_known: a pid). */
+static bool requester_known(json_object *o)
+{
+	json_object *k;
+
+	if (json_object_object_get_ex(o, "requester_known", &k) && k)
+		return json_object_get_boolean(k);
+	return mg_jint(o, "pid") > 0;
+}
+
+/* One or two sentences; each starts with a word of ours ("Teardown", "Process", "Link",
+ * "An"), never with a name from a journal, so nothing is capitalised that is not ours. */
 static void describe(const struct incident *in, char *out, size_t size)
 {
 	json_object *o = in->v->o;
 	const char *verdict = mg_jstr(o, "verdict"), *reason = mg_jstr(o, "reason");
-	const char *owner = mg_jstr(o, "owner_domain");
-	char actor[300], ownerd[300], outcome[160], more[600] = "";
+	const char *owner = mg_jstr(o, "owner_domain"), *how = mg_jstr(o, "how");
+	char actor[300], ownerd[300], outcome[160], more[600] = "", who[200];
 	bool running = !strcmp(reason, "in-use") || !strcmp(mg_jstr(o, "queues"), "held");
+	bool known = requester_known(o);
 
-	if (in->teardown)
-		snprintf(actor, sizeof(actor), "teardown of %sdomain %s on host %s",
-			 in->migrate ? "incoming " : "", in->teardown, mg_jstr(o, "host"));
+	if (known)
+		snprintf(who, sizeof(who), "%s (pid %lld, parent %lld)", mg_jstr(o, "comm"),
+			 mg_jint(o, "pid"), mg_jint(o, "ppid"));
 	else
-		snprintf(actor, sizeof(actor), "%s (pid %lld) on host %s", mg_jstr(o, "comm"),
+		snprintf(who, sizeof(who), "an unknown process");
+	if (in->teardown)
+		snprintf(actor, sizeof(actor), "Teardown of %sdomain %s on host %s",
+			 in->migrate ? "incoming " : "", in->teardown, mg_jstr(o, "host"));
+	else if (known)
+		snprintf(actor, sizeof(actor), "Process %s (pid %lld) on host %s", mg_jstr(o, "comm"),
 			 mg_jint(o, "pid"), mg_jstr(o, "host"));
+	else
+		snprintf(actor, sizeof(actor), "An unknown process on host %s", mg_jstr(o, "host"));
 	if (*owner)
 		snprintf(ownerd, sizeof(ownerd), ", owned by %sdomain %s (pid %lld)",
 			 running ? "running " : "", owner, mg_jint(o, "owner_pid"));
@@ -286,9 +351,8 @@ static void describe(const struct incident *in, char *out, size_t size)
 	else
 		snprintf(outcome, sizeof(outcome), "allowed (%s)", *reason ? reason : "not guarded");
 	if (in->teardown) {
-		snprintf(more, sizeof(more), " The request came from %s (pid %lld, parent %lld), "
-			 "attributed because %s", mg_jstr(o, "comm"), mg_jint(o, "pid"),
-			 mg_jint(o, "ppid"), in->attribution);
+		snprintf(more, sizeof(more), " The request came from %s, attributed because %s", who,
+			 in->attribution);
 		if (in->migrate) {
 			size_t l = strlen(more);
 			snprintf(more + l, sizeof(more) - l, "; %s's %s XML %s %s%s", in->teardown,
@@ -300,15 +364,25 @@ static void describe(const struct incident *in, char *out, size_t size)
 		strncat(more, ".", sizeof(more) - strlen(more) - 1);
 	}
 	if (!strcmp(verdict, "gone"))
-		snprintf(out, size, "%s of domain %s went away on host %s (%s).%s",
-			 mg_jstr(o, "ifname"), *owner ? owner : "-", mg_jstr(o, "host"),
-			 mg_jstr(o, "how"), more);
+		snprintf(out, size, "Link %s%s%s went away on host %s%s%s%s.%s", mg_jstr(o, "ifname"),
+			 *owner ? " of domain " : "", owner, mg_jstr(o, "host"),
+			 *how ? " (" : "", how, *how ? ")" : "", more);
 	else
 		snprintf(out, size, "%s %s %s%s; %s.%s", actor,
 			 verb(mg_jstr(o, "action"), !strcmp(verdict, "deny")), mg_jstr(o, "ifname"),
 			 ownerd, outcome, more);
-	if (out[0])
-		out[0] = (char)toupper((unsigned char)out[0]);
+}
+
+static json_object *str_or_null(json_object *o, const char *key)
+{
+	const char *v = mg_jstr(o, key);
+	return *v ? json_object_new_string(v) : NULL;
+}
+
+static json_object *int_or_null(json_object *o, const char *key)
+{
+	long long v = mg_jint(o, key);
+	return v ? json_object_new_int64(v) : NULL;
 }
 
 static json_object *incident_json(const struct incident *in, const char *text)
@@ -320,20 +394,24 @@ static json_object *incident_json(const struct incident *in, const char *text)
 	json_object_object_add(o, "time", json_object_new_string(mg_jstr(v, "time")));
 	json_object_object_add(o, "seq", json_object_new_uint64(in->v->seq));
 	json_object_object_add(o, "verdict", json_object_new_string(mg_jstr(v, "verdict")));
-	json_object_object_add(o, "action", json_object_new_string(mg_jstr(v, "action")));
-	json_object_object_add(o, "reason", json_object_new_string(mg_jstr(v, "reason")));
+	json_object_object_add(o, "action", str_or_null(v, "action"));
+	json_object_object_add(o, "reason", str_or_null(v, "reason"));
 	x = json_object_new_object();
-	json_object_object_add(x, "ifname", json_object_new_string(mg_jstr(v, "ifname")));
-	json_object_object_add(x, "ifindex", json_object_new_int64(mg_jint(v, "ifindex")));
-	json_object_object_add(x, "owner_domain", json_object_new_string(mg_jstr(v, "owner_domain")));
-	json_object_object_add(x, "owner_uuid", json_object_new_string(mg_jstr(v, "owner_uuid")));
-	json_object_object_add(x, "owner_pid", json_object_new_int64(mg_jint(v, "owner_pid")));
+	json_object_object_add(x, "ifname", str_or_null(v, "ifname"));
+	json_object_object_add(x, "ifindex", int_or_null(v, "ifindex"));
+	json_object_object_add(x, "owner_domain", str_or_null(v, "owner_domain"));
+	json_object_object_add(x, "owner_uuid", str_or_null(v, "owner_uuid"));
+	json_object_object_add(x, "owner_pid", int_or_null(v, "owner_pid"));
 	json_object_object_add(o, "victim", x);
-	x = json_object_new_object();
-	json_object_object_add(x, "comm", json_object_new_string(mg_jstr(v, "comm")));
-	json_object_object_add(x, "pid", json_object_new_int64(mg_jint(v, "pid")));
-	json_object_object_add(x, "tid", json_object_new_int64(mg_jint(v, "tid")));
-	json_object_object_add(x, "ppid", json_object_new_int64(mg_jint(v, "ppid")));
+	/* an unknown requester is null, as in the verdict record */
+	x = NULL;
+	if (requester_known(v)) {
+		x = json_object_new_object();
+		json_object_object_add(x, "comm", str_or_null(v, "comm"));
+		json_object_object_add(x, "pid", int_or_null(v, "pid"));
+		json_object_object_add(x, "tid", int_or_null(v, "tid"));
+		json_object_object_add(x, "ppid", int_or_null(v, "ppid"));
+	}
 	json_object_object_add(o, "requester", x);
 	json_object_object_add(o, "teardown_domain",
 			       in->teardown ? json_object_new_string(in->teardown) : NULL);
@@ -345,22 +423,40 @@ static json_object *incident_json(const struct incident *in, const char *text)
 	return o;
 }
 
-static void usage_pm(FILE *out)
-{
-	fprintf(out, "usage: macvguard postmortem [-j] [--domain NAME|UUID] [--since T] [--until T] "
-		     "[--html FILE] [JOURNAL...]\n"
-		     "       JOURNAL: journal directories or segment files, one or more per host "
-		     "(default %s)\n", mg_jlog_dir());
-}
+const char mg_help_postmortem[] =
+	"usage: macvguard [-j] postmortem [--domain NAME|UUID] [--since T] [--until T] [--html FILE]\n"
+	"                                 [--journal-dir DIR]... [--journald] [--wide] [JOURNAL...]\n"
+	"\n"
+	"Merges the journals of several hosts (e.g. a migration's source and destination) into\n"
+	"one timeline and says in a sentence or two what happened: which link went away or was\n"
+	"refused, whose it was, who asked (and for which domain's teardown), the verdict.\n"
+	"JOURNAL: macvguard journal directories or segment files, one or more per host (default\n"
+	"$MACVGUARD_JOURNAL_DIR, else /var/lib/macvguard/journal, unless --journal-dir or\n"
+	"--journald name the sources). -j: one JSON object (docs/json.md).\n"
+	"\n"
+	"  -d, --domain D        the incident of domain D (name or uuid) and what surrounds it\n"
+	"  -s, --since T         from T (as journal --since)\n"
+	"  -u, --until T         up to T\n"
+	"  -H, --html FILE       also write a self-contained page: a lane per host, a legend,\n"
+	"                        the timeline table\n"
+	"  -D, --journal-dir DIR read the records macvguard copied to a systemd journal\n"
+	"                        directory (as journalctl -D), e.g. where systemd-journal-remote\n"
+	"                        collects many hosts; repeatable\n"
+	"  -J, --journald        read them from this host's systemd journal\n"
+	"  -w, --wide            lines not cut at 120 columns on a terminal\n"
+	"  -j, --json            JSON (as the global -j)\n";
 
 int mg_cmd_postmortem(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "domain", required_argument, NULL, 'd' }, { "since", required_argument, NULL, 's' },
 		{ "until", required_argument, NULL, 'u' },  { "html", required_argument, NULL, 'H' },
-		{ "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },         { "wide", no_argument, NULL, 'w' },
+		{ "journal-dir", required_argument, NULL, 'D' },
+		{ "journald", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct mg_sources sd = { 0 };
 	struct pm p = { 0 };
 	struct mg_sources src;
 	const char *html = NULL;
@@ -371,12 +467,12 @@ int mg_cmd_postmortem(int argc, char **argv)
 	int c, rc = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:s:u:H:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:s:u:H:jwD:J", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (!*optarg || strlen(optarg) >= sizeof(p.domain_lc)) {
-				mg_err("--domain: 1..%zu bytes", sizeof(p.domain_lc) - 1);
-				return 2;
+				mg_sources_free(&sd);
+				return mg_usage_err("--domain: 1..%zu bytes", sizeof(p.domain_lc) - 1);
 			}
 			p.domain = optarg;
 			for (size_t i = 0; optarg[i]; i++)
@@ -386,24 +482,38 @@ int mg_cmd_postmortem(int argc, char **argv)
 			break;
 		case 's':
 			if (mg_parse_time(optarg, &p.since)) {
-				mg_err("--since: not a time: %s", optarg);
-				return 2;
+				mg_sources_free(&sd);
+				return mg_usage_err("--since: not a time: %s", optarg);
 			}
 			break;
 		case 'u':
 			if (mg_parse_time(optarg, &p.until)) {
-				mg_err("--until: not a time: %s", optarg);
-				return 2;
+				mg_sources_free(&sd);
+				return mg_usage_err("--until: not a time: %s", optarg);
 			}
 			break;
 		case 'H': html = optarg; break;
-		case 'j': json = true; break;
-		case 'h': usage_pm(stdout); return 0;
-		default: usage_pm(stderr); return 2;
+		case 'j': json = mg_json = true; break;
+		case 'w': mg_wide = true; break;
+		case 'D':
+		case 'J':
+			if (mg_sources_add_sd(&sd, c == 'D' ? optarg : NULL))
+				return 1;
+			break;
+		default:
+			mg_sources_free(&sd);
+			return mg_bad_option(argc, argv, "d:s:u:H:jwD:J");
 		}
 	}
-	if (mg_sources_expand(&src, argc - optind, argv + optind))
+	/* segment files: those named, or the local journal when no source was named at all */
+	if (sd.nsd && optind == argc)
+		memset(&src, 0, sizeof(src));
+	else if (mg_sources_expand(&src, argc - optind, argv + optind)) {
+		mg_sources_free(&sd);
 		return 1;
+	}
+	src.sd = sd.sd;
+	src.nsd = sd.nsd;
 	if (p.domain) {
 		rc = mg_sources_scan(&src, pass1, &p, NULL);
 		if (rc == 0 && p.any) {
@@ -493,6 +603,16 @@ int mg_cmd_postmortem(int argc, char **argv)
 		for (size_t h = 0; h < nh; h++)
 			json_object_array_add(t, json_object_new_string(hosts[h]));
 		json_object_object_add(o, "hosts", t);
+		t = json_object_new_array();
+		for (size_t h = 0; h < nh; h++) {
+			const struct pm_guard *g = mg_pm_guard_of(&p, hosts[h]);
+			json_object *x = json_object_new_object();
+			json_object_object_add(x, "host", json_object_new_string(hosts[h]));
+			json_object_object_add(x, "guard", g && g->guard[0] ? json_object_new_string(g->guard) : NULL);
+			json_object_object_add(x, "mode", g && g->mode[0] ? json_object_new_string(g->mode) : NULL);
+			json_object_array_add(t, x);
+		}
+		json_object_object_add(o, "guard", t);
 		for (size_t i = 0; i < ninc; i++)
 			json_object_array_add(a, incident_json(&inc[i], texts[i]));
 		json_object_object_add(o, "incidents", a);
@@ -507,22 +627,25 @@ int mg_cmd_postmortem(int argc, char **argv)
 			mg_format_time(p.v[0].ts, t0, sizeof(t0));
 			mg_format_time(p.v[p.n - 1].ts, t1, sizeof(t1));
 		}
-		char line[3000];
+		char line[3000], note[600];
 
 		/* names in the journals are strangers' text: every line goes out escaped */
 		snprintf(line, sizeof(line), "postmortem%s%s: %zu records, %zu host(s), %s .. %s",
 			 p.domain ? " of domain " : "", p.domain ? p.domain : "", p.n, nh, t0, t1);
-		mg_fputs_escaped(stdout, line);
-		fputs("\n\n", stdout);
-		mg_fputs_escaped(stdout, summary);
-		fputs("\n\n", stdout);
+		mg_print_line(stdout, line);
+		putchar('\n');
+		/* prose: wrapped at 120 columns, one paragraph */
+		mg_print_wrapped(stdout, summary, "");
+		mg_pm_guard_note(&p, hosts, nh, note, sizeof(note));
+		if (note[0])
+			mg_print_wrapped(stdout, note, "");
+		putchar('\n');
 		for (size_t i = 0; i < ninc; i++)
 			if (ninc > 1) {
-				snprintf(line, sizeof(line), "  - [%s #%llu] %s",
+				snprintf(line, sizeof(line), "- [%s #%llu] %s",
 					 mg_jstr(inc[i].v->o, "host"),
 					 (unsigned long long)inc[i].v->seq, texts[i]);
-				mg_fputs_escaped(stdout, line);
-				putchar('\n');
+				mg_print_wrapped(stdout, line, "  ");
 			}
 		if (ninc > 1)
 			putchar('\n');
@@ -542,6 +665,7 @@ out:
 		free(p.names[i]);
 	free(p.names);
 	free(p.pp);
+	free(p.guards);
 	free(inc);
 	free(texts);
 	free(hosts);

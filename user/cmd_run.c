@@ -16,8 +16,32 @@
 #include "util.h"
 #include "pidfile.h"
 
-#define RUN_USAGE "usage: macvguard run [--mode enforce|audit] [-j] [--config FILE] " \
-		  "[--status-dir DIR]\n"
+const char mg_help_run[] =
+	"usage: macvguard [-j] run [--mode enforce|audit] [--config FILE] [--status-dir DIR]\n"
+	"\n"
+	"The agent (as root; the systemd unit runs it): loads or adopts the pinned guard,\n"
+	"reconciles tags with existing links and libvirt's status files, watches the status\n"
+	"directory, writes the journal and prints every event (JSON Lines with -j).\n"
+	"\n"
+	"  -m, --mode enforce|audit  the guard's mode (default: the pinned one, else the config)\n"
+	"  -c, --config FILE         configuration (default /etc/macvguard/macvguard.conf;\n"
+	"                            see macvguard.conf(5))\n"
+	"  -s, --status-dir DIR      libvirt's status directory (default /run/libvirt/qemu)\n"
+	"  -j, --json                events as JSON Lines (as the global -j)\n";
+
+const char mg_help_stop[] =
+	"usage: macvguard [-j] stop [--unpin]\n"
+	"\n"
+	"Stops the running agent (SIGTERM, waits up to 5 s). The pinned guard stays and keeps\n"
+	"enforcing until a new agent adopts it.\n"
+	"\n"
+	"  -u, --unpin   also remove the pinned guard (nothing enforces any more)\n";
+
+const char mg_help_probes[] =
+	"usage: macvguard [-j] probes on|off\n"
+	"\n"
+	"Detaches (off) or re-attaches (on) the deletion monitor's probes on the kernel's\n"
+	"unregister path, e.g. to measure their cost; the guard itself stays attached.\n";
 
 int mg_cmd_run(int argc, char **argv)
 {
@@ -40,22 +64,17 @@ int mg_cmd_run(int argc, char **argv)
 		} else if (c == 's') {
 			status_dir = optarg;
 		} else if (c == 'm') {
-			if (mg_parse_mode(optarg, &a.mode)) {
-				mg_err("--mode: enforce or audit");
-				return 2;
-			}
+			if (mg_parse_mode(optarg, &a.mode))
+				return mg_usage_err("--mode: enforce or audit");
 			a.mode_given = true;
 		} else if (c == 'j') {
-			a.json = true;
+			a.json = mg_json = true;
 		} else {
-			fprintf(stderr, RUN_USAGE);
-			return 2;
+			return mg_bad_option(argc, argv, "m:jc:s:");
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, RUN_USAGE);
-		return 2;
-	}
+	if (optind != argc)
+		return mg_usage_err("unexpected argument '%s'", argv[optind]);
 	mg_conf_defaults(&a.conf);
 	/* a configuration named on the command line must be read; only the default one may
 	 * be absent */
@@ -87,7 +106,7 @@ int mg_cmd_stop(int argc, char **argv)
 	static const struct option opts[] = { { "unpin", no_argument, NULL, 'u' },
 					      { NULL, 0, NULL, 0 } };
 	enum mg_agent_state state;
-	bool unpin = false;
+	bool unpin = false, stopped = false, unpinned = false;
 	int c, i, rc = 0;
 	uint64_t ticks;
 	pid_t pid;
@@ -96,11 +115,11 @@ int mg_cmd_stop(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "u", opts, NULL)) != -1) {
 		if (c == 'u')
 			unpin = true;
-		else {
-			fprintf(stderr, "usage: macvguard stop [--unpin]\n");
-			return 2;
-		}
+		else
+			return mg_bad_option(argc, argv, "u");
 	}
+	if (optind != argc)
+		return mg_usage_err("unexpected argument '%s'", argv[optind]);
 	state = mg_pidfile_check(&pid, &ticks);
 	if (state == MG_AGENT_RUNNING && kill(pid, SIGTERM) == 0) {
 		/* wait for that process (pid and start time), not for whoever gets the pid */
@@ -109,8 +128,10 @@ int mg_cmd_stop(int argc, char **argv)
 		if (mg_proc_alive((uint32_t)pid, ticks)) {
 			mg_err("agent pid %d did not stop within 5 s", pid);
 			rc = 1;
-		} else if (!mg_json) {
-			printf("agent pid %d stopped\n", pid);
+		} else {
+			stopped = true;
+			if (!mg_json)
+				printf("agent pid %d stopped\n", pid);
 		}
 	} else if (state == MG_AGENT_RUNNING) {
 		mg_err("cannot signal agent pid %d: %s", pid, strerror(errno));
@@ -130,27 +151,42 @@ int mg_cmd_stop(int argc, char **argv)
 			rc = 1;
 		} else if (mg_state_unpin()) {
 			rc = 1;
-		} else if (!mg_json) {
-			printf("guard unpinned from %s: nothing enforces any more\n", MG_PIN_DIR);
+		} else {
+			unpinned = true;
+			if (!mg_json)
+				printf("guard unpinned from %s: nothing enforces any more\n", MG_PIN_DIR);
 		}
 	}
-	return rc;
+	if (mg_json && !rc) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "agent_pid", stopped ? json_object_new_int(pid) : NULL);
+		json_object_object_add(o, "stopped", json_object_new_boolean(stopped));
+		json_object_object_add(o, "unpinned", json_object_new_boolean(unpinned));
+		mg_json_print(o);
+	}
+	return rc ? rc : mg_stdout_status();
 }
 
 int mg_cmd_probes(int argc, char **argv)
 {
 	int n;
 
-	if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off"))) {
-		fprintf(stderr, "usage: macvguard probes on|off\n");
+	if (mg_no_options(argc, argv))
 		return 2;
-	}
+	if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")))
+		return mg_usage_err("on or off");
 	n = mg_delete_probes(!strcmp(argv[1], "on"));
 	if (n < 0) {
 		mg_err("probes %s: %s", argv[1], strerror(-n));
 		return 1;
 	}
-	if (!mg_json)
+	if (mg_json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "probes", json_object_new_string(argv[1]));
+		json_object_object_add(o, "links", json_object_new_int(n));
+		mg_json_print(o);
+	} else {
 		printf("deletion-path probes %s (%d links)\n", !strcmp(argv[1], "on") ? "attached" : "detached", n);
-	return 0;
+	}
+	return mg_stdout_status();
 }

@@ -12,16 +12,33 @@
 #include "kernel_probe.h"
 #include "state.h"
 
+const char mg_help_status[] =
+	"usage: macvguard [-j] status\n"
+	"\n"
+	"What the kernel can do (BTF, BPF LSM, module BTF), how the guard runs (enforcing,\n"
+	"audit, flag-only, not running) and why, the deletion monitor's mode, the agent and\n"
+	"its journal, and the guard's stats (route_sends, link_msgs, events, events_lost,\n"
+	"fail_closed, tags_expired, deletions).\n";
+
+const char mg_help_mode[] =
+	"usage: macvguard [-j] mode [enforce|audit]\n"
+	"\n"
+	"Without an argument prints the pinned guard's mode; with one sets it (kept across\n"
+	"agent restarts; recorded in the journal). enforce refuses a guarded link's deletion,\n"
+	"audit allows it and reports it.\n";
+
 int mg_cmd_mode(int argc, char **argv)
 {
 	struct mg_config cfg;
 	struct mg_state st;
 	unsigned mode;
 
-	if (argc > 2 || (argc == 2 && mg_parse_mode(argv[1], &mode))) {
-		fprintf(stderr, "usage: macvguard mode [enforce|audit]\n");
+	if (mg_no_options(argc, argv))
 		return 2;
-	}
+	if (argc > 2)
+		return mg_usage_err("unexpected argument '%s'", argv[2]);
+	if (argc == 2 && mg_parse_mode(argv[1], &mode))
+		return mg_usage_err("enforce or audit, not '%s'", argv[1]);
 	if (mg_state_open(&st))
 		return 1;
 	if (argc == 2 && mg_config_set_mode(st.config_fd, mode)) {
@@ -46,7 +63,7 @@ int mg_cmd_mode(int argc, char **argv)
 		       st.enforcing ? "" : " (no kernel guard attached: flag-only)");
 	}
 	mg_state_close(&st);
-	return 0;
+	return mg_stdout_status();
 }
 
 int mg_cmd_status(int argc, char **argv)
@@ -62,10 +79,10 @@ int mg_cmd_status(int argc, char **argv)
 	pid_t pid;
 
 	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: macvguard [-j] status\n");
+	if (mg_no_options(argc, argv))
 		return 2;
-	}
+	if (argc > 1)
+		return mg_usage_err("unexpected argument '%s'", argv[1]);
 	mg_features_probe_static(&f);
 	pinned = mg_state_pinned();
 	lsm_pinned = mg_state_lsm_pinned();
@@ -116,11 +133,20 @@ int mg_cmd_status(int argc, char **argv)
 				json_object_object_add(feat, "expiry_attached", json_object_get(v));
 		}
 		json_object_object_add(o, "features", feat);
-		if (saved && pid) {
-			json_object *jv;
-			if (json_object_object_get_ex(saved, "journal", &jv))
-				json_object_object_add(o, "journal", json_object_get(jv));
+		{
+			json_object *jv = NULL, *j = NULL;
+			if (saved && pid && json_object_object_get_ex(saved, "journal", &jv) && jv) {
+				j = json_object_new_object();
+				json_object_object_add(j, "state", json_object_new_string(mg_jstr(jv, "state")));
+				json_object_object_add(j, "dir", json_object_new_string(mg_jstr(jv, "dir")));
+				json_object_object_add(j, "write_errors", json_object_new_int64(mg_jint(jv, "write_errors")));
+				json_object_object_add(j, "last_error", *mg_jstr(jv, "last_error") ?
+						       json_object_new_string(mg_jstr(jv, "last_error")) : NULL);
+			}
+			json_object_object_add(o, "journal", j);
 		}
+		if (!have_state)
+			json_object_object_add(o, "stats", NULL);
 		if (have_state) {
 			json_object *s = json_object_new_object();
 			json_object_object_add(s, "route_sends", json_object_new_uint64(stats.route_sends));
@@ -159,12 +185,13 @@ int mg_cmd_status(int argc, char **argv)
 				putchar('\n');
 			}
 		}
-		printf("features:    btf=%s lsm-list-has-bpf=%s macvtap-btf=%s tun-btf=%s\n",
+		/* the same names as the JSON keys */
+		printf("features:    btf_vmlinux=%s lsm_bpf_listed=%s btf_macvtap=%s btf_tun=%s\n",
 		       f.btf_vmlinux ? "yes" : "no", f.lsm_bpf_listed ? "yes" : "no",
 		       f.btf_macvtap ? "yes" : "no", f.btf_tun ? "yes" : "no");
 		if (have_state)
-			printf("counters:    route-sends=%llu link-msgs=%llu events=%llu lost=%llu "
-			       "fail-closed=%llu tags-expired=%llu deletions=%llu unprivileged=%llu "
+			printf("stats:       route_sends=%llu link_msgs=%llu events=%llu events_lost=%llu "
+			       "fail_closed=%llu tags_expired=%llu deletions=%llu unprivileged=%llu "
 			       "ioctls=%llu\n",
 			       (unsigned long long)stats.route_sends, (unsigned long long)stats.link_msgs,
 			       (unsigned long long)stats.events, (unsigned long long)stats.events_lost,

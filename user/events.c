@@ -10,7 +10,7 @@ static const char *rtm_name(unsigned t)
 	case 16: return "RTM_NEWLINK";
 	case 17: return "RTM_DELLINK";
 	case 19: return "RTM_SETLINK";
-	case 0: return "";
+	case 0: return NULL;
 	default: return "RTM_?";
 	}
 }
@@ -55,17 +55,18 @@ json_object *mg_event_json(const struct mg_event *e)
 	json_object_object_add(o, "how", e->how ? json_object_new_string(mg_how_name(e->how)) : NULL);
 	json_object_object_add(o, "reason", json_object_new_string(mg_reason_name(e->reason)));
 	json_object_object_add(o, "mode", json_object_new_string(mg_mode_name(e->mode)));
-	json_object_object_add(o, "ifname", json_object_new_string(ifname));
-	json_object_object_add(o, "ifindex", json_object_new_int64(e->ifindex));
-	json_object_object_add(o, "target_ifindex", json_object_new_int64(e->target_ifindex));
+	/* unknown is null (docs/json.md) */
+	json_object_object_add(o, "ifname", ifname[0] ? json_object_new_string(ifname) : NULL);
+	json_object_object_add(o, "ifindex", e->ifindex ? json_object_new_int64(e->ifindex) : NULL);
+	json_object_object_add(o, "target_ifindex", e->target_ifindex ? json_object_new_int64(e->target_ifindex) : NULL);
 	json_object_object_add(o, "link_netns_cookie", json_object_new_uint64(e->link_netns_cookie));
-	json_object_object_add(o, "requested_name", json_object_new_string(req));
-	json_object_object_add(o, "owner_domain", json_object_new_string(domain));
+	json_object_object_add(o, "requested_name", req[0] ? json_object_new_string(req) : NULL);
+	json_object_object_add(o, "owner_domain", domain[0] ? json_object_new_string(domain) : NULL);
 	json_object_object_add(o, "owner_uuid", uuid[0] ? json_object_new_string(uuid) : NULL);
-	json_object_object_add(o, "owner_pid", json_object_new_int64(e->owner_pid));
+	json_object_object_add(o, "owner_pid", e->owner_pid ? json_object_new_int64(e->owner_pid) : NULL);
 	json_object_object_add(o, "queues", json_object_new_string(mg_queues_name(e->queues_state)));
 	json_object_object_add(o, "queues_held", json_object_new_int64(e->queues));
-	json_object_object_add(o, "msg_type", json_object_new_string(rtm_name(e->msg_type)));
+	json_object_object_add(o, "msg_type", rtm_name(e->msg_type) ? json_object_new_string(rtm_name(e->msg_type)) : NULL);
 	json_object_object_add(o, "msg_index", json_object_new_int(e->msg_index));
 	/* an unknown requester is null, never an invented pid */
 	json_object_object_add(o, "pid", known ? json_object_new_int64(e->pid) : NULL);
@@ -75,7 +76,7 @@ json_object *mg_event_json(const struct mg_event *e)
 	json_object_object_add(o, "pcomm", known && pcomm[0] ? json_object_new_string(pcomm) : NULL);
 	json_object_object_add(o, "cgroup_id", known && e->cgroup_id ? json_object_new_uint64(e->cgroup_id) : NULL);
 	json_object_object_add(o, "uid", known ? json_object_new_int64(e->uid) : NULL);
-	json_object_object_add(o, "req_netns_cookie", json_object_new_uint64(e->req_netns_cookie));
+	json_object_object_add(o, "req_netns_cookie", known ? json_object_new_uint64(e->req_netns_cookie) : NULL);
 	if (e->record == MG_REC_SUMMARY || e->count > 1)
 		json_object_object_add(o, "count", json_object_new_int64(e->count));
 	if (e->unenforced) {
@@ -97,18 +98,18 @@ void mg_event_print_td(FILE *out, const struct mg_event *e, const char *teardown
 	char ts[64], comm[MG_COMM_LEN + 1], ifname[MG_IFNAMSIZ + 1], domain[MG_DOMAIN_LEN + 1];
 	char who[96], link[48], kind[MG_IFNAMSIZ + 1], lowern[MG_IFNAMSIZ + 1], lower[40];
 	char pcomm[MG_COMM_LEN + 1], res[32], guard[64], td[MG_DOMAIN_LEN + 64] = "", line[1024];
+	char tdn[MG_DOMAIN_LEN + 1] = "";
 
 	if (teardown && teardown[0]) {
-		char d[MG_DOMAIN_LEN + 1];
-		mg_strlcpy(d, teardown, sizeof(d));
-		snprintf(td, sizeof(td), " requested by the teardown of domain %s", d);
+		mg_strlcpy(tdn, teardown, sizeof(tdn));
+		snprintf(td, sizeof(td), " requested by the teardown of domain %s", tdn);
 	}
 	if (json) {
 		json_object *o = mg_event_json(e);
 		if (td[0]) {
 			char d[MG_DOMAIN_LEN + 1];
 			mg_strlcpy(d, teardown, sizeof(d));
-			json_object_object_add(o, "teardown_of", json_object_new_string(d));
+			json_object_object_add(o, "teardown_domain", json_object_new_string(d));
 		}
 		mg_json_fputs(out, o);
 		json_object_put(o);
@@ -125,10 +126,12 @@ void mg_event_print_td(FILE *out, const struct mg_event *e, const char *teardown
 	mg_format_time(mg_boot_to_real(e->ts_boot_ns), ts, sizeof(ts));
 	if (!e->req_known)
 		snprintf(who, sizeof(who), "unknown");
-	else if (e->ppid && pcomm[0])
+	else if (mg_wide && e->ppid && pcomm[0])
 		snprintf(who, sizeof(who), "%s[%u/%u]<%s[%u]", comm, e->pid, e->tid, pcomm, e->ppid);
-	else
+	else if (mg_wide)
 		snprintf(who, sizeof(who), "%s[%u/%u]", comm, e->pid, e->tid);
+	else
+		snprintf(who, sizeof(who), "%s[%u]", comm, e->pid);
 	if (e->ifindex)
 		snprintf(link, sizeof(link), "%s(%u)", ifname[0] ? ifname : "?", e->ifindex);
 	else if (e->target_ifindex)
@@ -158,15 +161,38 @@ void mg_event_print_td(FILE *out, const struct mg_event *e, const char *teardown
 			 e->unenforced ? " (not enforcing)" : "");
 	else
 		snprintf(guard, sizeof(guard), "-");
-	/* names come from processes, links and libvirt: escaped as one line */
-	snprintf(line, sizeof(line),
-		 "%s %-14s %-8s %-7s %-20s lower=%-14s owner=%-12s by %-34s guard=%s%s", ts, res,
-		 mg_path_name(e->path), kind[0] ? kind : "-", link, lower, domain[0] ? domain : "-",
-		 who, guard, td);
-	mg_fputs_escaped(out, line);
-	fputc('\n', out);
+	if (mg_wide) {
+		snprintf(line, sizeof(line),
+			 "%s %-14s %-8s %-7s %-20s lower=%-14s owner=%-12s by %-34s guard=%s%s", ts,
+			 res, mg_path_name(e->path), kind[0] ? kind : "-", link, lower,
+			 domain[0] ? domain : "-", who, guard, td);
+	} else {
+		/* the columns of mg_event_header(): time of day, fitted names */
+		char flink[64], fowner[64], fwho[64], tod[16];
+
+		snprintf(tod, sizeof(tod), "%.12sZ", ts + 11);
+		mg_fit(link, 17, flink, sizeof(flink));
+		mg_fit(domain[0] ? domain : "-", 14, fowner, sizeof(fowner));
+		mg_fit(who, 18, fwho, sizeof(fwho));
+		snprintf(line, sizeof(line), "%s %-12s %-8s %-7s %s %s %s %s%s%s", tod, res,
+			 mg_path_name(e->path), kind[0] ? kind : "-", flink, fowner, fwho, guard,
+			 tdn[0] ? ", teardown of " : "", tdn);
+	}
+	/* names come from processes, links and libvirt: mg_print_line escapes */
+	mg_print_line(out, line);
 	if (mg_events_autoflush)
 		fflush(out);
+}
+
+void mg_event_header(FILE *out)
+{
+	char line[200];
+
+	if (mg_wide)
+		return;   /* wide lines label their fields */
+	snprintf(line, sizeof(line), "%-13s %-12s %-8s %-7s %-17s %-14s %-18s %s", "TIME", "RESULT",
+		 "PATH", "KIND", "LINK", "OWNER", "BY", "GUARD");
+	mg_print_line(out, line);
 }
 
 bool mg_event_matches(const struct mg_event *e, const struct mg_event_filter *f)

@@ -22,6 +22,8 @@ json_object *mg_event_json(const struct mg_event *e);
 void mg_event_print(FILE *out, const struct mg_event *e, bool json);
 /* teardown: the domain whose libvirt teardown sent the message ("" or NULL: none known). */
 void mg_event_print_td(FILE *out, const struct mg_event *e, const char *teardown, bool json);
+/* The column header of the text lines (none with --wide: those label their fields). */
+void mg_event_header(FILE *out);
 bool mg_event_matches(const struct mg_event *e, const struct mg_event_filter *f);
 /* A synthetic "lost N events" record, in the same stream. */
 void mg_print_lost(FILE *out, unsigned long long n, const char *where, bool json);

@@ -29,7 +29,7 @@ static int want_reload;
 
 static int inst_args(int argc, char **argv, int install, const char **dir, const char **bin)
 {
-	int c;
+	int c = 0;
 
 	*dir = MG_HOOK_DEFAULT_DIR;
 	*bin = NULL;
@@ -54,9 +54,40 @@ static int inst_args(int argc, char **argv, int install, const char **dir, const
 		goto usage;
 	return 0;
 usage:
-	fprintf(stderr, "usage: macvguard hook %s [--hooks-dir DIR]%s [--reload]\n",
-		install ? "install" : "uninstall", install ? " [--binary PATH]" : "");
+	if (c == '?' || c == 'h')
+		mg_bad_option(argc, argv, "+d:b:rh");
+	else if (c == 'b')
+		mg_usage_err("--binary is for install only");
+	else
+		mg_usage_err("unexpected argument '%s'", argv[optind]);
 	return -1;
+}
+
+/* -j: what was done, one object (docs/json.md) */
+static json_object *reloads;
+
+static void print_json(const char *result, const char *path, const char *bin)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "result", json_object_new_string(result));
+	json_object_object_add(o, "path", json_object_new_string(path));
+	json_object_object_add(o, "binary", bin ? json_object_new_string(bin) : NULL);
+	json_object_object_add(o, "reloaded", reloads ? reloads : NULL);
+	reloads = NULL;
+	mg_json_print(o);
+}
+
+static void reload_json(const char *comm, const char *pid, const char *err)
+{
+	json_object *o = json_object_new_object();
+
+	if (!reloads)
+		reloads = json_object_new_array();
+	json_object_object_add(o, "comm", json_object_new_string(comm));
+	json_object_object_add(o, "pid", json_object_new_int(atoi(pid)));
+	json_object_object_add(o, "error", err ? json_object_new_string(err) : NULL);
+	json_object_array_add(reloads, o);
 }
 
 /* 1: the file at path is ours (carries the marker), 0: someone else's, -1: absent */
@@ -178,11 +209,14 @@ static void reload_or_say(void)
 	int found = 0, sd;
 
 	if (!want_reload) {
-		fputs(reload_note, stdout);
+		if (!mg_json)
+			fputs(reload_note, stdout);
 		return;
 	}
 	sd = systemd_runs();
 	d = opendir(proc_root());
+	if (mg_json)
+		reloads = json_object_new_array();
 	while (d && (e = readdir(d))) {
 		char comm[64], unit[80];
 		pid_t pid;
@@ -196,20 +230,30 @@ static void reload_or_say(void)
 		snprintf(unit, sizeof(unit), "%s.service", comm);
 		if (sd && in_unit(e->d_name, unit)) {
 			if (!systemctl_reload(unit)) {
-				printf("reloaded %s (pid %d, systemctl reload %s): it now runs the hook\n",
-				       comm, (int)pid, unit);
+				if (mg_json)
+					reload_json(comm, e->d_name, NULL);
+				else
+					printf("reloaded %s (pid %d, systemctl reload %s): it now runs the hook\n",
+					       comm, (int)pid, unit);
 				continue;
 			}
-			printf("systemctl reload %s failed: sending SIGHUP instead\n", unit);
+			if (!mg_json)
+				printf("systemctl reload %s failed: sending SIGHUP instead\n", unit);
 		}
-		if (kill(pid, SIGHUP))
-			printf("could not reload %s (pid %d): %s\n", comm, (int)pid, strerror(errno));
-		else
+		if (kill(pid, SIGHUP)) {
+			if (mg_json)
+				reload_json(comm, e->d_name, strerror(errno));
+			else
+				printf("could not reload %s (pid %d): %s\n", comm, (int)pid, strerror(errno));
+		} else if (mg_json) {
+			reload_json(comm, e->d_name, NULL);
+		} else {
 			printf("reloaded %s (pid %d, SIGHUP): it now runs the hook\n", comm, (int)pid);
+		}
 	}
 	if (d)
 		closedir(d);
-	if (!found)
+	if (!found && !mg_json)
 		printf("no libvirtd or virtqemud running: it reads the hook when it starts\n");
 }
 
@@ -299,10 +343,13 @@ int mg_hook_install(int argc, char **argv)
 		unlink(tmp);
 		return 1;
 	}
-	printf("%s %s (runs %s hook qemu ...)\n", state == 1 ? "updated" : "installed", path,
-	       bin);
+	if (!mg_json)
+		printf("%s %s (runs %s hook qemu ...)\n", state == 1 ? "updated" : "installed", path,
+		       bin);
 	reload_or_say();
-	return 0;
+	if (mg_json)
+		print_json(state == 1 ? "updated" : "installed", path, bin);
+	return mg_stdout_status();
 }
 
 int mg_hook_uninstall(int argc, char **argv)
@@ -320,8 +367,11 @@ int mg_hook_uninstall(int argc, char **argv)
 	}
 	state = ours(path);
 	if (state < 0) {
-		printf("nothing to remove: %s does not exist\n", path);
-		return 0;
+		if (mg_json)
+			print_json("absent", path, NULL);
+		else
+			printf("nothing to remove: %s does not exist\n", path);
+		return mg_stdout_status();
 	}
 	if (state == 0) {
 		mg_err("hook uninstall: %s was not written by macvguard; "
@@ -333,7 +383,10 @@ int mg_hook_uninstall(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	printf("removed %s\n", path);
+	if (!mg_json)
+		printf("removed %s\n", path);
 	reload_or_say();
-	return 0;
+	if (mg_json)
+		print_json("removed", path, NULL);
+	return mg_stdout_status();
 }

@@ -40,7 +40,7 @@ static json_object *build(struct mg_jlog *l, void *p)
 				json_object_array_add(t, json_object_new_string(a->ds->iface[i].dev));
 		json_object_object_add(o, "targets", t);
 	}
-	json_object_object_add(o, "uuid", json_object_new_string(uuid));
+	json_object_object_add(o, "uuid", uuid[0] ? json_object_new_string(uuid) : NULL);
 	if (a->r) {
 		json_object *s = json_object_new_array();
 		for (size_t i = 0; i < a->r->nfindings; i++)
@@ -56,7 +56,7 @@ static json_object *build(struct mg_jlog *l, void *p)
 			comm[strcspn(comm, "\n")] = 0;
 		fclose(f);
 	}
-	json_object_object_add(o, "hook_parent", json_object_new_string(comm));
+	json_object_object_add(o, "hook_parent", comm[0] ? json_object_new_string(comm) : NULL);
 	return o;
 }
 

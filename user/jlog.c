@@ -106,17 +106,22 @@ json_object *mg_jlog_new(struct mg_jlog *l, unsigned type, uint64_t ts_ns)
 }
 
 static void to_systemd(struct mg_jlog *l, json_object *o, const char *json, unsigned verdict,
-		       uint64_t seq)
+		       uint64_t seq, uint64_t ts_ns)
 {
 	char raw[1024], text[1024], *msg = NULL;
 	int prio = verdict == MG_V_DENY ? 4 : 6, n;
 
 	mg_jrec_text(o, raw, sizeof(raw));
 	mg_escape(raw, text, sizeof(text));
+	/* the whole record: its header (type, verdict, seq, time) and its JSON payload, so a
+	 * reader of the systemd journal (postmortem --journal-dir, --journald) sees exactly
+	 * what a reader of the segment files sees */
 	n = asprintf(&msg, "MESSAGE=%s\nPRIORITY=%d\nSYSLOG_IDENTIFIER=macvguard\n"
-			   "MACVGUARD_TYPE=%s\nMACVGUARD_SEQ=%llu\nMACVGUARD_RECORD=%s\n",
-		     text, prio, mg_jstr(o, "type"), (unsigned long long)seq, json);
-	if (n > 0 && strchr(text, '\n') == NULL)
+			   "MACVGUARD_TYPE=%s\nMACVGUARD_VERDICT=%u\nMACVGUARD_SEQ=%llu\n"
+			   "MACVGUARD_TS=%llu\nMACVGUARD_HOST=%s\nMACVGUARD_RECORD=%s\n",
+		     text, prio, mg_jstr(o, "type"), verdict, (unsigned long long)seq,
+		     (unsigned long long)ts_ns, l->host, json);
+	if (n > 0 && strchr(text, '\n') == NULL && strchr(l->host, '\n') == NULL)
 		send(l->sd_fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	free(msg);
 }
@@ -143,7 +148,7 @@ int mg_jlog_put(struct mg_jlog *l, json_object *o, unsigned type, unsigned verdi
 	if (rc)
 		l->errors++;
 	else if (l->sd_fd >= 0)
-		to_systemd(l, o, s, verdict, seq);
+		to_systemd(l, o, s, verdict, seq, ts_ns);
 	free(s);
 	json_object_put(o);
 	return rc;
@@ -243,27 +248,39 @@ void mg_jrec_text(json_object *r, char *out, size_t size)
 		 * the request that caused it when there was one */
 		const char *v = mg_jstr(r, "verdict"), *reason = mg_jstr(r, "reason");
 		bool guarded = *v && strcmp(v, "none");
+		char who[160];
+
+		if (*mg_jstr(r, "comm"))
+			snprintf(who, sizeof(who), "%s[%lld] ppid %lld", mg_jstr(r, "comm"),
+				 mg_jint(r, "pid"), mg_jint(r, "ppid"));
+		else
+			snprintf(who, sizeof(who), "unknown");   /* the kernel could not tell */
 		snprintf(out, size,
-			 "%s %s %s %s(%lld) owner=%s(pid %lld) by %s[%lld] ppid %lld%s%s%s%s%s%s%s",
+			 "%s %s %s %s(%lld) owner=%s(pid %lld) by %s%s%s%s%s%s%s%s",
 			 mg_jstr(r, "result"), mg_jstr(r, "path"),
 			 *mg_jstr(r, "kind") ? mg_jstr(r, "kind") : "-", mg_jstr(r, "ifname"),
 			 mg_jint(r, "ifindex"),
 			 *mg_jstr(r, "owner_domain") ? mg_jstr(r, "owner_domain") : "-",
-			 mg_jint(r, "owner_pid"), *mg_jstr(r, "comm") ? mg_jstr(r, "comm") : "unknown",
-			 mg_jint(r, "pid"), mg_jint(r, "ppid"), guarded ? " guard=" : "",
+			 mg_jint(r, "owner_pid"), who, guarded ? " guard=" : "",
 			 guarded ? v : "", guarded && *reason ? " " : "", guarded ? reason : "",
 			 *mg_jstr(r, "not_enforcing") ? " (not enforcing)" : "",
 			 *mg_jstr(r, "teardown_domain") ? " teardown=" : "",
 			 mg_jstr(r, "teardown_domain"));
 	} else if (!strcmp(type, "verdict")) {
 		const char *reason = mg_jstr(r, "reason");
+		char who[160];
+
+		if (*mg_jstr(r, "comm"))
+			snprintf(who, sizeof(who), "%s[%lld] ppid %lld", mg_jstr(r, "comm"),
+				 mg_jint(r, "pid"), mg_jint(r, "ppid"));
+		else
+			snprintf(who, sizeof(who), "unknown");
 		snprintf(out, size,
-			 "%s %s %s(%lld) via %s owner=%s(pid %lld) by %s[%lld] ppid %lld%s%s%s%s%s",
+			 "%s %s %s(%lld) via %s owner=%s(pid %lld) by %s%s%s%s%s%s",
 			 mg_jstr(r, "verdict"), mg_jstr(r, "action"), mg_jstr(r, "ifname"),
 			 mg_jint(r, "ifindex"), mg_jstr(r, "how"),
 			 *mg_jstr(r, "owner_domain") ? mg_jstr(r, "owner_domain") : "-",
-			 mg_jint(r, "owner_pid"), mg_jstr(r, "comm"), mg_jint(r, "pid"),
-			 mg_jint(r, "ppid"), *reason ? " " : "", reason,
+			 mg_jint(r, "owner_pid"), who, *reason ? " " : "", reason,
 			 *mg_jstr(r, "not_enforcing") ? " (not enforcing)" : "",
 			 *mg_jstr(r, "teardown_domain") ? " teardown=" : "",
 			 mg_jstr(r, "teardown_domain"));
@@ -278,13 +295,14 @@ void mg_jrec_text(json_object *r, char *out, size_t size)
 	} else if (!strcmp(type, "tag")) {
 		snprintf(out, size, "tag %s(%lld)%s%s domain=%s%s%s owner pid %lld", mg_jstr(r, "ifname"),
 			 mg_jint(r, "ifindex"), *mg_jstr(r, "netns") ? " netns=" : "",
-			 mg_jstr(r, "netns"), mg_jstr(r, "domain"), *mg_jstr(r, "uuid") ? " uuid=" : "",
-			 mg_jstr(r, "uuid"), mg_jint(r, "owner_pid"));
+			 mg_jstr(r, "netns"), mg_jstr(r, "owner_domain"),
+			 *mg_jstr(r, "owner_uuid") ? " uuid=" : "", mg_jstr(r, "owner_uuid"),
+			 mg_jint(r, "owner_pid"));
 	} else if (!strcmp(type, "untag") || !strcmp(type, "release")) {
 		snprintf(out, size, "%s %s(%lld)%s%s domain=%s owner pid %lld", type,
 			 mg_jstr(r, "ifname"), mg_jint(r, "ifindex"),
 			 *mg_jstr(r, "netns") ? " netns=" : "", mg_jstr(r, "netns"),
-			 mg_jstr(r, "domain"), mg_jint(r, "owner_pid"));
+			 mg_jstr(r, "owner_domain"), mg_jint(r, "owner_pid"));
 	} else if (!strcmp(type, "agent")) {
 		snprintf(out, size, "agent %s%s%s%s%s", mg_jstr(r, "event"),
 			 *mg_jstr(r, "mode") ? " mode=" : "", mg_jstr(r, "mode"),
@@ -319,12 +337,13 @@ static json_object *build_linkop(struct mg_jlog *l, void *p)
 
 	json_object_object_add(o, "ifname", json_object_new_string(a->ifname));
 	json_object_object_add(o, "ifindex", json_object_new_int64(a->ifindex));
-	json_object_object_add(o, "netns", json_object_new_string(a->netns ? a->netns : ""));
+	json_object_object_add(o, "netns", a->netns ? json_object_new_string(a->netns) : NULL);
 	if (a->tag) {
+		/* the link's owner: the same keys as links, monitor and verdict records */
 		mg_strlcpy(domain, a->tag->domain, sizeof(domain));
 		mg_uuid_format(a->tag->uuid, uuid);
-		json_object_object_add(o, "domain", json_object_new_string(domain));
-		json_object_object_add(o, "uuid", json_object_new_string(uuid));
+		json_object_object_add(o, "owner_domain", json_object_new_string(domain));
+		json_object_object_add(o, "owner_uuid", uuid[0] ? json_object_new_string(uuid) : NULL);
 		json_object_object_add(o, "owner_pid", json_object_new_int64(a->tag->owner_pid));
 		json_object_object_add(o, "source", json_object_new_string(mg_source_name(a->tag->tagged_by)));
 	}

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <systemd/sd-journal.h>
 #include "journal_sources.h"
 #include "names.h"
 #include "output.h"
@@ -93,7 +94,131 @@ int mg_parse_time(const char *s, uint64_t *ns)
 void mg_sources_free(struct mg_sources *s)
 {
 	mg_journal_segments_free(s->files, s->n);
+	for (size_t i = 0; i < s->nsd; i++)
+		free(s->sd[i]);
+	free(s->sd);
 	memset(s, 0, sizeof(*s));
+}
+
+int mg_sources_add_sd(struct mg_sources *s, const char *dir)
+{
+	char **n = realloc(s->sd, (s->nsd + 1) * sizeof(char *));
+
+	if (!n || !(n[s->nsd] = strdup(dir ? dir : ""))) {
+		if (n)
+			s->sd = n;
+		mg_err("out of memory");
+		return -1;
+	}
+	s->sd = n;
+	s->nsd++;
+	return 0;
+}
+
+/* A field's value (after "NAME=") of the current entry; NULL when absent. */
+static const char *sd_field(sd_journal *j, const char *name, size_t *len)
+{
+	const void *d;
+	size_t l, nl = strlen(name);
+
+	if (sd_journal_get_data(j, name, &d, &l) < 0 || l <= nl || memcmp(d, name, nl) ||
+	    ((const char *)d)[nl] != '=')
+		return NULL;
+	*len = l - nl - 1;
+	return (const char *)d + nl + 1;
+}
+
+static bool sd_u64(sd_journal *j, const char *name, uint64_t *v)
+{
+	char buf[32], *end;
+	size_t l;
+	const char *p = sd_field(j, name, &l);
+
+	if (!p || l == 0 || l >= sizeof(buf))
+		return false;
+	memcpy(buf, p, l);
+	buf[l] = 0;
+	errno = 0;
+	*v = strtoull(buf, &end, 10);
+	return !errno && !*end;
+}
+
+/* The records macvguard copied to a systemd journal (jlog.c: MACVGUARD_RECORD with the
+ * record header in MACVGUARD_TYPE/VERDICT/SEQ/TS) go to cb exactly as the records of a
+ * segment file: the same header, the same payload. */
+static int scan_sd(const char *dir, mg_jscan_cb cb, void *ctx, unsigned long long *nrecords)
+{
+	const char *name = *dir ? dir : "the systemd journal";
+	unsigned long long skipped = 0;
+	sd_journal *j = NULL;
+	int r, rc = 0;
+
+	r = *dir ? sd_journal_open_directory(&j, dir, 0) : sd_journal_open(&j, 0);
+	if (r < 0) {
+		mg_err("%s: cannot open: %s", name, strerror(-r));
+		return -1;
+	}
+	r = sd_journal_add_match(j, "SYSLOG_IDENTIFIER=macvguard", 0);
+	if (r < 0) {
+		mg_err("%s: %s", name, strerror(-r));
+		sd_journal_close(j);
+		return -1;
+	}
+	/* big records: the payload may be up to MG_J_MAX_PAYLOAD */
+	sd_journal_set_data_threshold(j, MG_J_MAX_PAYLOAD + 64);
+	SD_JOURNAL_FOREACH(j) {
+		struct mg_jrec rec = { 0 };
+		uint64_t v;
+		size_t len, tl;
+		const char *payload = sd_field(j, "MACVGUARD_RECORD", &len);
+		const char *type = sd_field(j, "MACVGUARD_TYPE", &tl);
+		char tname[16];
+		int t;
+
+		if (!payload || !type || tl >= sizeof(tname) || len > MG_J_MAX_PAYLOAD) {
+			skipped++;
+			continue;
+		}
+		memcpy(tname, type, tl);
+		tname[tl] = 0;
+		if ((t = mg_jtype_parse(tname)) < 0) {
+			skipped++;
+			continue;
+		}
+		rec.h.type = (uint16_t)t;
+		rec.h.len = (uint32_t)len;
+		if (sd_u64(j, "MACVGUARD_SEQ", &v))
+			rec.h.seq = v;
+		/* copies of earlier versions lack the header's time and verdict: journald's
+		 * own time, and the verdict named in the payload */
+		if (sd_u64(j, "MACVGUARD_TS", &v))
+			rec.h.ts_ns = v;
+		else if (sd_journal_get_realtime_usec(j, &v) >= 0)
+			rec.h.ts_ns = v * 1000;
+		if (sd_u64(j, "MACVGUARD_VERDICT", &v) && v <= MG_V_GONE) {
+			rec.h.verdict = (uint8_t)v;
+		} else if (t == MG_JT_VERDICT) {
+			for (unsigned k = 1; k <= MG_V_GONE; k++) {
+				char pat[32];
+				snprintf(pat, sizeof(pat), "\"verdict\":\"%s\"", mg_verdict_name(k));
+				if (memmem(payload, len, pat, strlen(pat)))
+					rec.h.verdict = (uint8_t)k;
+			}
+		}
+		rec.payload = payload;
+		rec.file = name;
+		if (nrecords)
+			(*nrecords)++;
+		if ((r = cb(ctx, &rec))) {
+			rc = r;
+			break;
+		}
+	}
+	if (skipped)
+		mg_warn("%s: skipped %llu macvguard entries without a whole record "
+			"(MACVGUARD_RECORD, MACVGUARD_TYPE)", name, skipped);
+	sd_journal_close(j);
+	return rc;
 }
 
 /* Each argument: a journal directory (all its segments) or one segment file. None: the
@@ -185,6 +310,13 @@ int mg_sources_scan(const struct mg_sources *s, mg_jscan_cb cb, void *ctx,
 		if (r > 0)
 			return r;
 	}
+	for (size_t i = 0; i < s->nsd; i++) {
+		int r = scan_sd(s->sd[i], cb, ctx, nrecords);
+		if (r > 0)
+			return r;
+		if (r < 0)
+			rc = -1;
+	}
 	return rc;
 }
 
@@ -227,6 +359,55 @@ static size_t keys_kept(json_object *o)
 	return n;
 }
 
+/* Records written before the one JSON contract (docs/json.md, "Records written before"):
+ * a tag/untag/release named the link's owner domain/uuid; "" and 0 stood for unknown.
+ * Read as the contract says, so old and new records print, filter and merge alike. */
+static void rename_key(json_object *o, const char *from, const char *to)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(o, from, &v) && !json_object_object_get_ex(o, to, NULL)) {
+		json_object_object_add(o, to, json_object_get(v));
+		json_object_object_del(o, from);
+	}
+}
+
+static void empty_is_null(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(o, key, &v) && v &&
+	    ((json_object_is_type(v, json_type_string) && !*json_object_get_string(v)) ||
+	     (json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 0)))
+		json_object_object_add(o, key, NULL);
+}
+
+void mg_rec_upgrade(json_object *o)
+{
+	static const char *strs[] = { "owner_domain", "owner_uuid", "netns", "requested_name",
+				      "msg_type", "uuid", "teardown_domain", "hook_parent",
+				      "ifname", "kind", "lower" };
+	static const char *nums[] = { "owner_pid", "ifindex", "target_ifindex", "lower_ifindex" };
+	const char *type = mg_jstr(o, "type");
+	json_object *k;
+
+	if (!strcmp(type, "tag") || !strcmp(type, "untag") || !strcmp(type, "release")) {
+		rename_key(o, "domain", "owner_domain");
+		rename_key(o, "uuid", "owner_uuid");
+	}
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (strcmp(strs[i], "ifname") || !strcmp(type, "verdict"))
+			empty_is_null(o, strs[i]);
+	if (!strcmp(type, "verdict")) {
+		for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+			empty_is_null(o, nums[i]);
+		/* an unknown requester is null, never pid 0 */
+		if (json_object_object_get_ex(o, "requester_known", &k) && k &&
+		    !json_object_get_boolean(k))
+			json_object_object_add(o, "req_netns_cookie", NULL);
+	}
+}
+
 json_object *mg_rec_parse(const struct mg_jrec *r)
 {
 	struct json_tokener *tok = json_tokener_new();
@@ -246,8 +427,10 @@ json_object *mg_rec_parse(const struct mg_jrec *r)
 		o = NULL;
 	}
 	json_tokener_free(tok);
-	if (o)
+	if (o) {
+		mg_rec_upgrade(o);
 		json_object_object_add(o, "seq", json_object_new_uint64(r->h.seq));
+	}
 	return o;
 }
 
@@ -277,17 +460,14 @@ bool mg_rec_mentions_domain(json_object *o, const char *d)
 
 void mg_rec_print_text(FILE *out, json_object *o, uint64_t seq)
 {
-	char text[1400];
+	char text[1400], line[1600], host[64];
 
-	char head[400];
-
-	/* every field comes from a journal, possibly another host's: one escaped line */
+	/* every field comes from a journal, possibly another host's: mg_print_line escapes */
 	mg_jrec_text(o, text, sizeof(text));
-	snprintf(head, sizeof(head), "%s %-12s %6llu ", mg_jstr(o, "time"), mg_jstr(o, "host"),
-		 (unsigned long long)seq);
-	mg_fputs_escaped(out, head);
-	mg_fputs_escaped(out, text);
-	fputc('\n', out);
+	mg_fit(mg_jstr(o, "host"), 12, host, sizeof(host));
+	snprintf(line, sizeof(line), "%s %s %6llu %s", mg_jstr(o, "time"), host,
+		 (unsigned long long)seq, text);
+	mg_print_line(out, line);
 }
 
 int mg_parse_verdict_arg(const char *s)

@@ -1,61 +1,102 @@
 /* macvguard: one binary, bpftool/ip style commands; each family (cmd_*.c) owns its
- * words, options and help, and main only selects the family. */
+ * words, options and help, and main only reads the global options and selects the family. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cmds.h"
 #include "output.h"
 #include "util.h"
 
 static const struct mg_cmd commands[] = {
-	{ "run", mg_cmd_run },         { "stop", mg_cmd_stop },       { "status", mg_cmd_status },
-	{ "tag", mg_cmd_tag },         { "untag", mg_cmd_untag },     { "release", mg_cmd_release },
-	{ "links", mg_cmd_links },     { "mode", mg_cmd_mode },       { "monitor", mg_cmd_monitor },
-	{ "probes", mg_cmd_probes },   { "xml", mg_cmd_xml },         { "journal", mg_cmd_journal },
-	{ "postmortem", mg_cmd_postmortem }, { "hook", mg_cmd_hook },
+	{ "run", mg_cmd_run, mg_help_run, 0 },
+	{ "stop", mg_cmd_stop, mg_help_stop, 0 },
+	{ "status", mg_cmd_status, mg_help_status, 0 },
+	{ "mode", mg_cmd_mode, mg_help_mode, 0 },
+	{ "tag", mg_cmd_tag, mg_help_tag, 0 },
+	{ "untag", mg_cmd_untag, mg_help_untag, 0 },
+	{ "release", mg_cmd_release, mg_help_release, 0 },
+	{ "links", mg_cmd_links, mg_help_links, 0 },
+	{ "monitor", mg_cmd_monitor, mg_help_monitor, 0 },
+	{ "probes", mg_cmd_probes, mg_help_probes, 0 },
+	{ "xml", mg_cmd_xml, mg_help_xml, MG_CMD_FAMILY },
+	{ "journal", mg_cmd_journal, mg_help_journal, 0 },
+	{ "postmortem", mg_cmd_postmortem, mg_help_postmortem, 0 },
+	{ "hook", mg_cmd_hook, mg_help_hook, MG_CMD_FAMILY },
+	{ "version", mg_cmd_version, mg_help_version, 0 },
 };
 
-static void usage(FILE *out)
-{
-	fputs("usage: macvguard [-j] [-v] COMMAND [ARGS]\n\n"
-	      "  -j  JSON output    -v  verbose    --journal-dir DIR  (or $MACVGUARD_JOURNAL_DIR)\n"
-	      "\ncommands:\n"
-	      "  run [--mode M] [--config F] [--status-dir D]  guard + libvirt ownership, live events\n"
-	      "  stop [--unpin]               stop the agent; --unpin removes the guard\n"
-	      "  status                       kernel features, guard mode and why\n"
-	      "  tag IFNAME --domain D [--uuid U] --pid P [--netns N]\n"
-	      "  untag IFNAME [--netns N]\n"
-	      "  release IFNAME [--netns N]   allow its deletion\n"
-	      "  links                        guarded links, owners, verdict counts\n"
-	      "  mode [enforce|audit]\n"
-	      "  monitor [-j] [--ifname N] [--domain D] [--verdict V] [--kind K]\n"
-	      "  probes on|off                detach/re-attach the deletion-path probes\n"
-	      "  xml sanitize|check ...       libvirt's generated-name rules\n"
-	      "  journal [-f] [--domain D] [--ifname N] [--since T] [--until T] [--verdict V]\n"
-	      "  postmortem [--domain D] [--since T] [--until T] [--html F] [JOURNAL...]\n"
-	      "  hook qemu DOMAIN OP SUBOP EXTRA | hook install|uninstall [--reload]\n", out);
-}
+static const char help[] =
+	"usage: macvguard [OPTIONS] COMMAND [ARGS]\n"
+	"       macvguard COMMAND --help | macvguard help COMMAND\n"
+	"\n"
+	"Guard libvirt/QEMU guest links (macvtap, macvlan, tap) against deletion by another\n"
+	"domain's teardown; monitor every link deletion; keep a flight recorder per host.\n"
+	"\n"
+	"options (before the command):\n"
+	"  -j, --json             JSON output (docs/json.md); errors as {\"error\": ...} on stdout\n"
+	"  -p, --pretty           indented JSON (implies -j)\n"
+	"  -v, --verbose          more detail on stderr\n"
+	"  -w, --wide             text output with every column, lines not cut at 120 columns\n"
+	"      --journal-dir DIR  the macvguard journal directory ($MACVGUARD_JOURNAL_DIR)\n"
+	"  -V, --version          version, build and ABI (same as `macvguard version`)\n"
+	"  -h, --help             this help\n"
+	"\n"
+	"commands:\n"
+	"  run          the agent: guard, libvirt ownership, live events\n"
+	"  stop         stop the agent (--unpin: remove the guard)\n"
+	"  status       kernel features, how the guard runs and why, stats\n"
+	"  mode         show or set the guard mode (enforce|audit)\n"
+	"  links        guarded links, owners, verdict counts\n"
+	"  tag          guard a link for a domain by hand\n"
+	"  untag        stop guarding a link\n"
+	"  release      allow a guarded link's deletion\n"
+	"  monitor      live events from the agent, filtered\n"
+	"  probes       detach/re-attach the deletion-path probes (on|off)\n"
+	"  xml          libvirt's generated-name rule: sanitize, check\n"
+	"  journal      print or follow the flight recorder\n"
+	"  postmortem   one timeline and summary from several hosts' journals\n"
+	"  hook         the libvirt hook: qemu (libvirt runs it), install, uninstall\n"
+	"  version      version, build and ABI\n"
+	"\n"
+	"See macvguard(8), macvguard.conf(5).\n";
 
 int main(int argc, char **argv)
 {
 	int i = 1;
 
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+	opterr = 0;   /* every command reports a bad option itself (mg_bad_option) */
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
 			mg_json = true;
-		else if (!strcmp(argv[i], "--journal-dir") && i + 1 < argc)
+		} else if (!strcmp(a, "-p") || !strcmp(a, "--pretty")) {
+			mg_json = mg_pretty = true;
+		} else if (!strcmp(a, "-jp") || !strcmp(a, "-pj")) {
+			mg_json = mg_pretty = true;
+		} else if (!strcmp(a, "--journal-dir")) {
+			if (i + 1 >= argc)
+				return mg_usage_err("option '--journal-dir' needs a value");
 			setenv("MACVGUARD_JOURNAL_DIR", argv[++i], 1);
-		else if (!strncmp(argv[i], "--journal-dir=", 14))
-			setenv("MACVGUARD_JOURNAL_DIR", argv[i] + 14, 1);
-		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+		} else if (!strncmp(a, "--journal-dir=", 14)) {
+			setenv("MACVGUARD_JOURNAL_DIR", a + 14, 1);
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			mg_verbose = true;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+		} else if (!strcmp(a, "-w") || !strcmp(a, "--wide")) {
+			mg_wide = true;
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			char *v[] = { (char *)"version", NULL };
+			mg_cmd_name = "version";
+			return mg_cmd_version(1, v);
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			break;   /* mg_cmd_select prints the help */
-		else {
-			mg_err("unknown option %s", argv[i]);
-			usage(stderr);
-			return 2;
+		} else if (!strcmp(a, "--")) {
+			i++;
+			break;
+		} else {
+			return mg_usage_err("unknown option '%s'", a);
 		}
 	}
-	return mg_cmd_select(commands, MG_ARRAY_SIZE(commands), argc - i, argv + i, usage);
+	return mg_cmd_select(commands, MG_ARRAY_SIZE(commands), argc - i, argv + i, "", help);
 }

@@ -20,6 +20,14 @@ struct ppid_ent {
 	long long ppid;
 };
 
+/* How a host's guard ran: its agent's latest start record in (or before) the window. */
+struct pm_guard {
+	char host[128];
+	char guard[32];        /* enforcing, flag-only */
+	char mode[16];         /* enforce, audit */
+	uint64_t ts;
+};
+
 struct pm {
 	const char *domain;
 	char domain_lc[128];
@@ -34,7 +42,12 @@ struct pm {
 	size_t npp;
 	unsigned long long scanned;
 	bool oom;
+	struct pm_guard *guards;
+	size_t nguards;
 };
+
+/* The guard of host h (NULL when no start record of its agent was seen). */
+const struct pm_guard *mg_pm_guard_of(const struct pm *p, const char *h);
 
 /* One verdict and the story around it. */
 struct incident {
@@ -53,5 +66,7 @@ int mg_pm_attribute(struct pm *p, struct incident **out, size_t *nout);
 /* The self-contained page (inline CSS/SVG, a lane per host). 0 or -1 (said). */
 int mg_pm_write_html(const char *path, struct pm *p, char **hosts, size_t nh,
 		     const char *summary);
+/* "" when every host's guard enforced; else one sentence for the page's banner. */
+void mg_pm_guard_note(const struct pm *p, char **hosts, size_t nh, char *out, size_t size);
 
 #endif

@@ -92,7 +92,7 @@ echo "bench: churn pairs/s without:     ${off[*]}"
 echo "bench: churn median with $mon without $moff ratio $(echo "scale=3; $mon / $moff" | bc)"
 dels=$(grep -c '"record":"delete"' "$TMPO/events.jsonl")
 echo "bench: deletion records received $dels (expected $((ROUNDS * PAIRS * 2 + PAIRS * 2)): both ends of each pair in the with-probe rounds and the warm-up, none in the without rounds)"
-echo "bench: $("$MG" status | grep counters)"
+echo "bench: $("$MG" status | grep stats:)"
 kill -INT $MON; wait $MON
 "$MG" stop --unpin >/dev/null
 wait $AGENT

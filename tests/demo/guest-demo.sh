@@ -51,8 +51,8 @@ echo "$ev" | python3 -c 'import json,sys
 e=json.loads(sys.stdin.read())
 print("      %s %s of %s refused: owner domain %s (QEMU pid %s, queue held), requested by %s[%s/%s]%s" % (
   e["time"], e["action"], e["ifname"], e["owner_domain"], e["owner_pid"], e["comm"], e["pid"], e["tid"],
-  (" -- the teardown of domain " + e["teardown_of"]) if e.get("teardown_of") else ""))' 2>/dev/null || { echo "      (no deny event)"; bad=1; }
-case "$ev" in *'"teardown_of":"d2"'*) ;; *) bad=1 ;; esac
+  (" -- the teardown of domain " + e["teardown_domain"]) if e.get("teardown_domain") else ""))' 2>/dev/null || { echo "      (no deny event)"; bad=1; }
+case "$ev" in *'"teardown_domain":"d2"'*) ;; *) bad=1 ;; esac
 
 say "And ordinary teardowns still work: virsh destroy d1"
 virsh -q destroy d1 >/dev/null 2>&1

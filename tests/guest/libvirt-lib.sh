@@ -133,7 +133,7 @@ tag_of() { # IFNAME -> "domain pid tagged_by" from macvguard links
     "$MG" -j links 2>/dev/null | python3 -c '
 import json,sys
 for l in json.load(sys.stdin):
-    if l["ifname"]==sys.argv[1]: print(l["domain"], l["owner_pid"], l["tagged_by"], l["in_use"])' "$1" 2>/dev/null
+    if l["ifname"]==sys.argv[1]: print(l["owner_domain"], l["owner_pid"], l["tagged_by"], {True: "yes", False: "no", None: "unknown"}[l["in_use"]])' "$1" 2>/dev/null
 }
 
 events_with() { # count JSON event lines containing every pattern

@@ -74,9 +74,9 @@ lv_logpos() { wc -l <"$OUT/libvirtd-debug.log" 2>/dev/null || echo 0; }
 # it created and may not try: then there is nothing to refuse, and no refusal may appear.
 d2_refused() {
     local label=$1 deny0 pos n
-    deny0=$(events_with '"verdict":"deny"' '"teardown_of":"d2"'); pos=$(lv_logpos)
+    deny0=$(events_with '"verdict":"deny"' '"teardown_domain":"d2"'); pos=$(lv_logpos)
     virsh -q start d2 >/dev/null 2>&1; sleep 1
-    n=$(events_with '"verdict":"deny"' '"teardown_of":"d2"')
+    n=$(events_with '"verdict":"deny"' '"teardown_domain":"d2"')
     if [ "$(link_index guestnic0)" != "$IDX" ]; then fail "$label: d1's guestnic0 kept" "gone"
     elif [ "$n" -gt "$deny0" ]; then ok "$label: d2's teardown refused, guestnic0 kept"
     elif [ "$LV_MAJOR" -ge 11 ] && ! lv_tried_delete "$pos"; then ok "$label: guestnic0 kept; libvirt $LV_VER did not try to delete it (nothing to refuse)"
@@ -89,7 +89,7 @@ sleep 1
 if [ "$(link_index guestnic0)" = "$IDX" ]; then ok "d1's guestnic0 survived d2's teardown (ifindex $IDX)"; else fail "guestnic0 survived" "gone"; fi
 if qemu_holds_tap d1 guestnic0 && [ "$(qemu_pid d1)" = "$P1" ]; then ok "d1's QEMU (pid $P1) still holds /dev/tap$IDX"; else fail "QEMU fd intact" "-"; fi
 if [ "$(virsh -q domstate d1)" = running ]; then ok "d1 still running"; else fail "d1 running" "$(virsh -q domstate d1)"; fi
-n=$(events_with '"verdict":"deny"' '"ifname":"guestnic0"' '"owner_domain":"d1"' '"teardown_of":"d2"')
+n=$(events_with '"verdict":"deny"' '"ifname":"guestnic0"' '"owner_domain":"d1"' '"teardown_domain":"d2"')
 if [ "$n" -ge 1 ]; then ok "deny event names owner d1 and 'teardown of domain d2' ($LV_DAEMON's worker thread)"
 elif [ "$LV_MAJOR" -ge 11 ] && ! lv_tried_delete "$pos"; then
     ok "no deny event: libvirt $LV_VER did not try to delete d1's guestnic0 (it records <created>), no false refusal"
@@ -118,18 +118,18 @@ d2_refused "after agent restart"
 # ---- 2. ordinary teardowns still remove the link -----------------------------------------
 deny_all() { events_with '"verdict":"deny"'; }
 gone() { ! link_index guestnic0 >/dev/null; }
-d0=$(deny_all); att0=$(grep '"record":"delete"' "$EVENTS" 2>/dev/null | grep '"ifname":"guestnic0"' | grep -c '"teardown_of":"d1"')
+d0=$(deny_all); att0=$(grep '"record":"delete"' "$EVENTS" 2>/dev/null | grep '"ifname":"guestnic0"' | grep -c '"teardown_domain":"d1"')
 virsh -q destroy d1 >/dev/null 2>&1
 if wait_for 10 gone; then ok "virsh destroy d1: guestnic0 removed"; else fail "destroy removes the link" "still there"; fi
 [ "$(deny_all)" = "$d0" ] && ok "virsh destroy: no refusal" || fail "destroy: no refusal" "$(grep deny "$EVENTS" | tail -n1)"
 # Attribution: the deletion record names the domain whose teardown deleted the link, from the
 # daemon's worker thread that ran the `stopped` hook.
-att_count() { grep '"record":"delete"' "$EVENTS" 2>/dev/null | grep '"ifname":"guestnic0"' | grep -c '"teardown_of":"d1"'; }
+att_count() { grep '"record":"delete"' "$EVENTS" 2>/dev/null | grep '"ifname":"guestnic0"' | grep -c '"teardown_domain":"d1"'; }
 att_more() { [ "$(att_count)" -gt "$att0" ]; }
 attributed() {  # LABEL COMM-REGEX (after att0=$(att_count) before the teardown)
     local line
     wait_for 5 att_more
-    line=$(grep '"record":"delete"' "$EVENTS" | grep '"ifname":"guestnic0"' | grep '"teardown_of":"d1"' | tail -n1)
+    line=$(grep '"record":"delete"' "$EVENTS" | grep '"ifname":"guestnic0"' | grep '"teardown_domain":"d1"' | tail -n1)
     local tid
     tid=$(grep -o '"tid":[0-9]*' <<<"$line" | cut -d: -f2)
     if att_more && grep -Eq "\"comm\":\"$2\"" <<<"$line" &&
@@ -142,7 +142,7 @@ wait_for 5 sh -c "[ -z \"\$($MG -j links | tr -d '[] \n')\" ]" && ok "no tag lef
 
 virsh -q start d1 >/dev/null 2>&1; wait_for 10 qemu_holds_tap d1 guestnic0
 P1=$(qemu_pid d1); d0=$(deny_all)
-att0=$(grep '"record":"delete"' "$EVENTS" | grep '"ifname":"guestnic0"' | grep -c '"teardown_of":"d1"')
+att0=$(grep '"record":"delete"' "$EVENTS" | grep '"ifname":"guestnic0"' | grep -c '"teardown_domain":"d1"')
 kill -9 "$P1"
 if wait_for 15 gone; then ok "kill -9 QEMU: $LV_DAEMON's qemu-event thread removed guestnic0"; else fail "kill -9 removes the link" "still there"; fi
 [ "$(deny_all)" = "$d0" ] && ok "kill -9: no refusal" || fail "kill -9: no refusal" "$(grep deny "$EVENTS" | tail -n1)"

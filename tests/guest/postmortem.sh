@@ -103,7 +103,8 @@ grep -q 'macvguard_verdicts_total{verdict="deny"} 1' "$OUT/macvguard.prom" 2>/de
 
 # --- postmortem ------------------------------------------------------------------------
 "$MG" postmortem --domain B >"$OUT/postmortem.txt" 2>"$OUT/postmortem.err"; rc=$?
-SUM=$(sed -n 3p "$OUT/postmortem.txt")
+# the summary is a paragraph wrapped at 120 columns: line 3 up to the blank line, joined
+SUM=$(awk 'NR >= 3 { if ($0 == "") exit; printf "%s%s", (NR > 3 ? " " : ""), $0 }' "$OUT/postmortem.txt")
 echo "# summary: $SUM"
 if [ $rc -eq 0 ] && echo "$SUM" | grep -q "Teardown of incoming domain B on host dst tried to delete macvtap0, owned by running domain A (pid $HOLDER_A); refused" \
    && echo "$SUM" | grep -q "nlreq (pid [0-9]*, parent $$)"; then

@@ -32,7 +32,7 @@ write_status() { status_xml "$@" >"$SD/$1.xml.new"; mv "$SD/$1.xml.new" "$SD/$1.
 links_field() { # IFNAME FIELD
     "$MG" -j links 2>/dev/null | python3 -c 'import json,sys
 for l in json.load(sys.stdin):
-    if l["ifname"]==sys.argv[1]: print(l[sys.argv[2]])' "$1" "$2"
+    if l["ifname"]==sys.argv[1]: v = l[sys.argv[2]]; print("yes" if v is True else "no" if v is False else "" if v is None else v)' "$1" "$2"
 }
 wait_field() { # IFNAME FIELD VALUE
     for _ in $(seq 1 50); do [ "$(links_field "$1" "$2")" = "$3" ] && return 0; sleep 0.05; done; return 1
@@ -52,10 +52,10 @@ grep -q "flag-only" "$T/agent.log" && ok "host kernel: flag-only mode" || notok 
 # status file -> tag
 t_write=$EPOCHREALTIME
 write_status d1 "$P0" running mvt0
-if wait_field mvt0 domain d1; then ok "status file: mvt0 tagged to d1"; else notok "status file tag" "$("$MG" links)"; fi
+if wait_field mvt0 owner_domain d1; then ok "status file: mvt0 tagged to d1"; else notok "status file tag" "$("$MG" links)"; fi
 [ "$(links_field mvt0 owner_pid)" = "$P0" ] && [ "$(links_field mvt0 tagged_by)" = status-file ] &&
     [ "$(links_field mvt0 in_use)" = yes ] && [ "$(links_field mvt0 lower)" = v0 ] &&
-    [ "$(links_field mvt0 uuid)" = 0563e920-ad52-4fa5-9b85-e6266ff0db79 ] &&
+    [ "$(links_field mvt0 owner_uuid)" = 0563e920-ad52-4fa5-9b85-e6266ff0db79 ] &&
     ok "links: pid, tagged_by status-file, in use, lower v0, uuid" || notok "links fields" "$("$MG" -j links)"
 "$MG" links | head -n 2 | sed 's/^/links: /'
 since=$(links_field mvt0 tagged_since)
@@ -75,38 +75,38 @@ hold mvt1; P1=$HELD
 echo "$P1" >"$SD/d2.pid"
 status_xml d2 0 running mvt1 | sed 's/<domstatus[^>]*>//; s/<\/domstatus>//' >"$T/d2-domain.xml"
 MACVGUARD_STATUS_DIR=$SD "$MG" hook qemu d2 started begin - <"$T/d2-domain.xml"
-[ "$(links_field mvt1 domain)" = d2 ] && [ "$(links_field mvt1 tagged_by)" = hook ] && [ "$(links_field mvt1 owner_pid)" = "$P1" ] &&
+[ "$(links_field mvt1 owner_domain)" = d2 ] && [ "$(links_field mvt1 tagged_by)" = hook ] && [ "$(links_field mvt1 owner_pid)" = "$P1" ] &&
     ok "hook started: mvt1 tagged to d2 by hook" || notok "hook started" "$("$MG" -j links)"
 # a second domain naming d1's link does not take it over
 status_xml d3 "$P1" running mvt0 | sed 's/<domstatus[^>]*>//; s/<\/domstatus>//; s/<name>d2/<name>d3/' >"$T/d3.xml"
 echo "$P1" >"$SD/d3.pid"
 MACVGUARD_STATUS_DIR=$SD "$MG" hook qemu d3 started begin - <"$T/d3.xml"
-[ "$(links_field mvt0 domain)" = d1 ] && ok "another domain naming a live domain's link does not take it over" || notok "no takeover" "$(links_field mvt0 domain)"
+[ "$(links_field mvt0 owner_domain)" = d1 ] && ok "another domain naming a live domain's link does not take it over" || notok "no takeover" "$(links_field mvt0 owner_domain)"
 
 # stopped/release record a teardown window (the hook's parent = this shell)
 "$MG" hook qemu d2 stopped end - </dev/null
 n=$(bpftool map dump pinned /sys/fs/bpf/macvguard/mg_teardown 2>/dev/null | grep -c -E '^64 32 00 |"d2"')
 [ "${n:-0}" -ge 1 ] && ok "hook stopped: teardown window of d2 recorded in mg_teardown" || notok "teardown recorded" "$(bpftool map dump pinned /sys/fs/bpf/macvguard/mg_teardown 2>&1 | head -n 5)"
 "$MG" hook qemu d2 release end - </dev/null
-[ -z "$(links_field mvt1 domain)" ] && ok "hook release: d2's tag dropped" || notok "release drops tag" "$(links_field mvt1 domain)"
+[ -z "$(links_field mvt1 owner_domain)" ] && ok "hook release: d2's tag dropped" || notok "release drops tag" "$(links_field mvt1 owner_domain)"
 
 # hook with no agent state must still succeed
 if env -i PATH=/usr/bin:/bin "$MG" hook qemu dX started begin - <"$T/d2-domain.xml"; then ok "hook exits 0"; else notok "hook exits 0" "rc $?"; fi
 
 # status file removed -> untag
 rm -f "$SD/d1.xml"
-for _ in $(seq 1 50); do [ -z "$(links_field mvt0 domain)" ] && break; sleep 0.05; done
-[ -z "$(links_field mvt0 domain)" ] && ok "status file removed: d1's tag dropped" || notok "untag on removal" "$("$MG" links)"
+for _ in $(seq 1 50); do [ -z "$(links_field mvt0 owner_domain)" ] && break; sleep 0.05; done
+[ -z "$(links_field mvt0 owner_domain)" ] && ok "status file removed: d1's tag dropped" || notok "untag on removal" "$("$MG" links)"
 
 # agent restart: reconcile drops stale tags (dead QEMU) and keeps live ones
 write_status d1 "$P0" running mvt0
-wait_field mvt0 domain d1
+wait_field mvt0 owner_domain d1
 "$MG" tag mvt1 --domain manual1 --pid "$P1" >/dev/null
 agent_stop
 kill "$P1"; wait "$P1" 2>/dev/null; sleep 0.1
 agent_start
 grep -q "untagged mvt1 .*stale: QEMU pid $P1 is gone" "$T/agent.log" && ok "agent restart: stale tag (dead QEMU) dropped and said so" || notok "stale tag dropped" "$(grep untagged "$T/agent.log" | tail -n 2)"
-[ "$(links_field mvt0 domain)" = d1 ] && [ "$(links_field mvt0 owner_pid)" = "$P0" ] && ok "agent restart: live tag kept" || notok "live tag kept" "$("$MG" links)"
+[ "$(links_field mvt0 owner_domain)" = d1 ] && [ "$(links_field mvt0 owner_pid)" = "$P0" ] && ok "agent restart: live tag kept" || notok "live tag kept" "$("$MG" links)"
 
 # stale tags while the agent was down (flag-only: no kernel expiry): a gone link, and a
 # link whose ifindex was reused by a new device
@@ -124,7 +124,7 @@ ip link add link v0 name reuse0 index "$IDX0" type macvtap mode bridge
 agent_start
 grep -q "untagged gone0 .*stale: the link is gone" "$T/agent.log" && ok "agent restart: tag of a gone link dropped and said so" || notok "gone link dropped" "$(grep untagged "$T/agent.log" | tail -n 3)"
 grep -q "untagged mvt0 .*stale: ifindex $IDX0 is now reuse0 (reused)" "$T/agent.log" && ok "agent restart: tag of a reused ifindex dropped and said so" || notok "reused ifindex dropped" "$(grep untagged "$T/agent.log" | tail -n 3)"
-[ -z "$(links_field reuse0 domain)" ] && ok "the new link on the reused ifindex is not guarded" || notok "reuse not guarded" "$("$MG" links)"
+[ -z "$(links_field reuse0 owner_domain)" ] && ok "the new link on the reused ifindex is not guarded" || notok "reuse not guarded" "$("$MG" links)"
 kill "$DUMMY" 2>/dev/null
 
 # hook wall time: started / stopped on a 20-interface domain
@@ -145,7 +145,7 @@ bench() { # OP -> median min max ms of 30 runs (wall time of fork+exec+run, from
 }
 "$MG" hook qemu bench release end - </dev/null
 read -r s_med s_min s_max <<<"$(bench started)"
-tagged=$("$MG" -j links | python3 -c 'import json,sys; print(sum(1 for l in json.load(sys.stdin) if l["domain"]=="bench"))')
+tagged=$("$MG" -j links | python3 -c 'import json,sys; print(sum(1 for l in json.load(sys.stdin) if l["owner_domain"]=="bench"))')
 [ "$tagged" = 20 ] && ok "hook started tags all 20 interfaces" || notok "20 tagged" "$tagged"
 read -r t_med t_min t_max <<<"$(bench stopped)"
 echo "hook wall time, 20 interfaces, 30 runs: started median ${s_med} ms (min ${s_min}, max ${s_max}); stopped median ${t_med} ms (min ${t_min}, max ${t_max})"

@@ -126,16 +126,35 @@ then ok "check: line has file, line, domain, type, mac and name"
 else notok "check: line has file, line, domain, type, mac and name" "$(head -n 1 "$T/out")"; fi
 "$MG" xml check -j xml/samples/*.xml >"$T/json"; rc=$?
 if [ $rc -eq 1 ] && [ "$(jq '.findings | length' "$T/json")" = "$expected_findings" ] &&
-   [ "$(jq -r '.findings[0] | [.file,.line,.domain,.type,.mac,.dev] | join(" ")' "$T/json")" = \
+   [ "$(jq -r '.findings[0] | [.file,.line,.domain,.interface_type,.mac,.ifname] | join(" ")' "$T/json")" = \
      "xml/samples/01-direct.xml 20 web-direct direct 52:54:00:10:00:01 macvtap0" ] &&
    [ "$(jq -r '[.findings[] | select(.domain == "ünïcødé-guest")] | length' "$T/json")" = 2 ]
 then ok "check -j: JSON findings (unicode intact)"
 else notok "check -j: JSON findings" "exit $rc: $(head -c 300 "$T/json")"; fi
 printf '<domain><a>\xff</a></domain>' >"$T/bad.xml"
-"$MG" xml check xml/samples/01-direct.xml "$T/bad.xml" >"$T/out" 2>"$T/err"; rc=$?
-[ $rc -eq 2 ] && [ ! -s "$T/out" ] && grep -q "bad.xml:1:12: error: invalid UTF-8" "$T/err" \
-    && ok "check: a bad file means exit 2 and nothing on stdout" \
-    || notok "check: a bad file means exit 2 and nothing on stdout" "exit $rc: $(cat "$T/err")"
+# a lint keeps going (issue 14): each file gets its findings or one error line, exit 2 says
+# an error was seen, and the good files' findings are still printed
+"$MG" xml check "$T/bad.xml" xml/samples/01-direct.xml /nonexistent.xml >"$T/out" 2>"$T/err"; rc=$?
+[ $rc -eq 2 ] && [ "$(grep -c "01-direct.xml:" "$T/out")" = 3 ] && grep -q "bad.xml:1:12: error: invalid UTF-8" "$T/err" \
+    && grep -q "/nonexistent.xml: error: No such file or directory" "$T/err" && [ "$(wc -l <"$T/err")" = 2 ] \
+    && ok "check: a bad file is one error line, the next files are still checked, exit 2" \
+    || notok "check: keeps going past a bad file" "exit $rc: $(cat "$T/out" "$T/err" | head -c 400)"
+"$MG" -j xml check "$T/bad.xml" xml/samples/09-clean.xml >"$T/json" 2>"$T/err"; rc=$?
+[ $rc -eq 2 ] && [ ! -s "$T/err" ] && [ "$(jq -r '.files, .count, (.errors | length), .errors[0].file' "$T/json" | tr '\n' ' ')" = "2 0 1 $T/bad.xml " ] \
+    && ok "check -j: errors in the one JSON document (files, count, errors[]), nothing on stderr, exit 2" \
+    || notok "check -j with a bad file" "exit $rc: $(head -c 300 "$T/json") $(head -c 200 "$T/err")"
+# directories are walked for *.xml (sorted, recursively; symlinks not followed)
+mkdir -p "$T/cfg/sub" "$T/cfg/autostart"
+cp xml/samples/01-direct.xml "$T/cfg/a.xml"; cp xml/samples/09-clean.xml "$T/cfg/sub/b.xml"
+cp xml/samples/02-network.xml "$T/cfg/notes.txt"; ln -s ../a.xml "$T/cfg/autostart/a.xml"
+"$MG" xml check "$T/cfg" >"$T/out" 2>"$T/err"; rc=$?
+"$MG" -j xml check "$T/cfg" >"$T/json" 2>/dev/null
+[ $rc -eq 1 ] && [ ! -s "$T/err" ] && [ "$(grep -c "^$T/cfg/a.xml:" "$T/out")" = 3 ] && [ "$(wc -l <"$T/out")" = 3 ] \
+    && [ "$(jq .files "$T/json")" = 2 ] \
+    && ok "check DIR: walks *.xml files recursively (2 files), skips other names and symlinks, exit 1" \
+    || notok "check DIR" "exit $rc: $(head -c 300 "$T/out") $(head -c 200 "$T/err") files=$(jq .files "$T/json")"
+"$MG" xml check "$T/cfg/sub" >"$T/out" 2>&1; rc=$?
+[ $rc -eq 0 ] && [ ! -s "$T/out" ] && ok "check DIR with clean configs only: exit 0, silent" || notok "check clean DIR" "exit $rc"
 "$MG" xml sanitize --mode bogus xml/samples/01-direct.xml >"$T/out" 2>/dev/null; rc=$?
 [ $rc -eq 2 ] && [ ! -s "$T/out" ] && ok "sanitize: bad --mode is a usage error" || notok "sanitize: bad --mode is a usage error" "exit $rc"
 "$MG" xml sanitize -v xml/samples/01-direct.xml 2>"$T/err" >/dev/null

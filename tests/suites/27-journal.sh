@@ -229,8 +229,12 @@ EOF
 
 # --- postmortem finds the incident in a generated journal ----------------------------------
 "$TJ" gen "$T/gen" 20000 h1 && "$MG" postmortem --domain victim-B "$T/gen" >"$T/gen.txt" 2>&1
-if grep -q "Teardown of incoming domain victim-B on host h1 tried to delete macvtap7, owned by running domain A (pid 4242); refused" "$T/gen.txt" \
-   && grep -q "libvirtd (pid 555, parent 1), attributed because the requester is the process that ran the domain's hooks (libvirtd); victim-B's migrate XML carried macvtap7 and the hook stripped it[.]" "$T/gen.txt"; then
+# the summary is a paragraph wrapped at 120 columns (line 3 up to the blank line)
+summary_of() { awk 'NR >= 3 { if ($0 == "") exit; printf "%s%s", (NR > 3 ? " " : ""), $0 }' "$1"; }
+SUM=$(summary_of "$T/gen.txt")
+if echo "$SUM" | grep -q "^Teardown of incoming domain victim-B on host h1 tried to delete macvtap7, owned by running domain A (pid 4242); refused" \
+   && echo "$SUM" | grep -q "libvirtd (pid 555, parent 1), attributed because the requester is the process that ran the domain's hooks (libvirtd); victim-B's migrate XML carried macvtap7 and the hook stripped it[.]" \
+   && [ "$(awk 'length($0) > 120' "$T/gen.txt" | grep -vc '^20')" = 0 ]; then
     ok "postmortem over 20000 records: summary names victim, owner, teardown, requester, verdict"
 else notok "postmortem summary on a generated journal" "$(sed -n 3p "$T/gen.txt")"; fi
 

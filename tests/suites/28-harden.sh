@@ -418,7 +418,11 @@ for args in "journal" "-j journal" "journal --domain b" "postmortem" "-j postmor
         crashed="$crashed [$args: rc $rc $(grep -m1 -E 'Sanitizer|runtime error' "$T/c.err")]"
     fi
     case "$args" in -j*) python3 -c 'import sys; sys.stdin.buffer.read().decode("utf-8")' <"$T/c.out" 2>/dev/null || crashed="$crashed [$args: not UTF-8]";; esac
-    grep -q "not a regular file" "$T/c.err" || crashed="$crashed [$args: FIFO not reported]"
+    # the FIFO is an error: a line on stderr, or {"error": ...} on stdout with -j (docs/json.md)
+    case "$args" in
+        -j*) grep -q '^{"error":".*not a regular file' "$T/c.out" || crashed="$crashed [$args: FIFO not reported as a JSON error]" ;;
+        *) grep -q "not a regular file" "$T/c.err" || crashed="$crashed [$args: FIFO not reported]" ;;
+    esac
 done
 rm -f "$C/seg-0000000000000004.mgj"
 ASAN_OPTIONS=detect_leaks=1 timeout 60 "$MGA" -j journal "$C" >"$T/c.jsonl" 2>/dev/null

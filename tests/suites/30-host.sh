@@ -55,13 +55,36 @@ HOLDER=$!
 for _ in $(seq 1 50); do grep -q ready "$OUT/hold" 2>/dev/null && break; sleep 0.1; done
 check "tag in flag-only mode" "$MG" tag macvtap0 --netns $NS --domain hostdom --pid $HOLDER
 links=$("$MG" -j links)
-if echo "$links" | grep -q '"ifname":"macvtap0"' && echo "$links" | grep -q '"domain":"hostdom"' && echo "$links" | grep -q '"in_use":"yes"'; then
+if echo "$links" | grep -q '"ifname":"macvtap0"' && echo "$links" | grep -q '"owner_domain":"hostdom"' && echo "$links" | grep -q '"in_use":true'; then
     ok "links -j shows the tag, owner and in-use state"
 else fail "links -j shows the tag, owner and in-use state" "$links"; fi
 if ip -n $NS link show macvtap0 | grep -q "alias macvguard: domain=hostdom"; then ok "ip link shows the owner (ifalias)"
 else fail "ip link shows the owner (ifalias)" "$(ip -n $NS link show macvtap0 | tr '\n' ' ')"; fi
 "$MG" -j links | python3 -c 'import json,sys; d=json.load(sys.stdin); assert isinstance(d,list) and d[0]["owner_pid"]>0' 2>/dev/null \
     && ok "links -j is valid JSON" || fail "links -j is valid JSON"
+# one schema (docs/json.md, docs/schema/): every command's -j output validated
+schema() {   # NAME SCHEMA [--lines] -- CMD...: CMD's stdout validates against docs/schema/SCHEMA.json
+    local name=$1 sch=$2 lines=""; shift 2
+    [ "$1" = --lines ] && { lines=--lines; shift; }
+    "$@" >"$OUT/schema.out" 2>"$OUT/schema.err"; local rc=$?
+    if [ $rc -eq 0 ] && python3 tests/lib/json_schema.py "$sch" $lines "$OUT/schema.out" 2>"$OUT/schema.py"; then ok "schema: $name"
+    else fail "schema: $name" "exit $rc: $(head -c 200 "$OUT/schema.py") $(head -c 200 "$OUT/schema.out") $(head -c 200 "$OUT/schema.err")"; fi
+}
+schema "links -j (owner_*, typed in_use, queue_holders array)" links "$MG" -j links
+schema "-p links (pretty, same schema)" links "$MG" -p links
+schema "status -j with a running agent" status "$MG" -j status
+schema "mode -j" mode "$MG" -j mode
+schema "release -j" link-op "$MG" -j release macvtap0 --netns $NS
+schema "untag -j" link-op "$MG" -j untag macvtap0 --netns $NS
+schema "tag -j" link-op "$MG" -j tag macvtap0 --netns $NS --domain hostdom --pid $HOLDER --uuid 01234567-89ab-cdef-0123-456789abcdef
+schema "journal -j: every record this agent and the CLI wrote" record --lines "$MG" -j journal
+# links text: the README's header, lines within 120 columns; --wide: every column
+"$MG" links >"$OUT/links.txt"; "$MG" links --wide >"$OUT/links-wide.txt"
+readme_hdr=$(grep -A1 '^# macvguard links$' README.md | tail -n 1)
+if [ "$(head -n 1 "$OUT/links.txt")" = "$readme_hdr" ] && [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$OUT/links.txt")" -le 120 ] \
+   && head -n 1 "$OUT/links-wide.txt" | grep -q "LOWER .*UUID .*TAGGED-SINCE .*TAGGED-BY" && grep -q "01234567-89ab-cdef-0123-456789abcdef" "$OUT/links-wide.txt"; then
+    ok "links: the README's header, lines <= 120 columns; --wide adds LOWER, UUID, TAGGED-SINCE, TAGGED-BY"
+else fail "links text" "$(cat "$OUT/links.txt") / README: $readme_hdr"; fi
 check "release" "$MG" release macvtap0 --netns $NS
 check "untag" "$MG" untag macvtap0 --netns $NS
 if ! "$MG" -j links | grep -q macvtap0; then ok "untag removes the tag"; else fail "untag removes the tag"; fi
@@ -89,11 +112,25 @@ expect_exit "tag with a bad uuid" 2 "$MG" tag macvtap0 --domain d --pid 1 --uuid
 expect_exit "mode with a bad value" 2 "$MG" mode sideways
 expect_exit "untag of an untagged link" 1 "$MG" untag macvtap0 --netns $NS
 expect_exit "second agent refused" 1 "$MG" run
+# -j: the same errors as {"error": ...} on stdout, nothing on stderr, the same exit codes
+expect_json_err() {   # NAME CODE CMD...
+    local name=$1 code=$2 rc; shift 2
+    "$@" >"$OUT/jerr.out" 2>"$OUT/jerr.err"; rc=$?
+    if [ $rc -eq "$code" ] && [ ! -s "$OUT/jerr.err" ] && [ "$(wc -l <"$OUT/jerr.out")" = 1 ] &&
+       python3 tests/lib/json_schema.py error "$OUT/jerr.out" 2>/dev/null; then ok "$name"
+    else fail "$name" "exit $rc (want $code), stdout '$(cat "$OUT/jerr.out")', stderr '$(cat "$OUT/jerr.err")'"; fi
+}
+expect_json_err "-j: tag of a missing link is a JSON error, exit 1" 1 "$MG" -j tag nosuchlink0 --domain d --pid 1
+expect_json_err "-j: mode with a bad value is a JSON usage error, exit 2" 2 "$MG" -j mode sideways
+expect_json_err "-j: untag of an untagged link, exit 1" 1 "$MG" -j untag macvtap0 --netns $NS
 
 # SIGTERM: the agent exits cleanly, removes its pid file and keeps the pinned state.
 kill -TERM $AGENT; wait $AGENT; rc=$?; AGENT=""
 if [ $rc -eq 0 ] && [ ! -e /run/macvguard/agent.pid ] && [ -e /sys/fs/bpf/macvguard/mg_guarded ]; then ok "SIGTERM: clean exit, pinned state kept"
 else fail "SIGTERM: clean exit, pinned state kept" "exit $rc"; fi
-check "stop --unpin" "$MG" stop --unpin
+"$MG" -j stop --unpin >"$OUT/stop.json" 2>"$OUT/stop.err"; rc=$?
+if [ $rc -eq 0 ] && python3 tests/lib/json_schema.py stop "$OUT/stop.json" 2>"$OUT/stop.py" && grep -q '"unpinned":true' "$OUT/stop.json"; then ok "stop --unpin -j: schema, unpinned"
+else fail "stop --unpin -j" "exit $rc $(cat "$OUT/stop.json" "$OUT/stop.py" "$OUT/stop.err")"; fi
+schema "status -j with nothing running (nulls for unknown)" status "$MG" -j status
 if [ ! -e /sys/fs/bpf/macvguard ]; then ok "nothing pinned after stop --unpin"; else fail "nothing pinned after stop --unpin"; fi
 summary

@@ -121,6 +121,25 @@ if [ $trc -eq 0 ] && grep -q "deleted  *cascade  *macvtap  *hm$$t(" "$OUT/text" 
     ok "text monitor --kind macvtap: one aligned line, SIGINT exits 0"
 else fail "text monitor --kind macvtap" "rc=$trc $(cat "$OUT/text")"; fi
 
+# --- one schema (docs/json.md): every event line; text fits 120 columns, --wide labels ---
+if python3 tests/lib/json_schema.py event --lines "$EV" 2>"$OUT/schema.err"; then ok "schema: every monitor -j line ($(wc -l <"$EV") events) validates against docs/schema/event.json"
+else fail "schema: monitor -j events" "$(cat "$OUT/schema.err")"; fi
+if [ "$(head -n 1 "$OUT/text")" = "$(printf '%-13s %-12s %-8s %-7s %-17s %-14s %-18s %s' TIME RESULT PATH KIND LINK OWNER BY GUARD)" ] &&
+   [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$OUT/text")" -le 120 ]; then
+    ok "text monitor: a header, every line within 120 columns"
+else fail "text monitor width" "$(awk '{ print length($0) ": " $0 }' "$OUT/text" | head -n 3)"; fi
+"$MG" monitor --wide --kind macvtap >"$OUT/wide" 2>>"$OUT/mon.err" &
+T=$!
+sleep 0.4
+ip link add hm$$a type veth peer name hm$$b
+ip link add link hm$$a name hm$$t type macvtap mode bridge
+ip link del hm$$a
+sleep 1.5
+kill -INT $T; wait $T
+if grep -q "^20[0-9-]*T[0-9:.]*Z deleted  *cascade  *macvtap  *hm$$t(.*lower=hm$$a(.*owner=- .*by ip\[[0-9]*/[0-9]*\]" "$OUT/wide"; then
+    ok "monitor --wide: full time, lower=, owner=, by comm[pid/tid]"
+else fail "monitor --wide" "$(cat "$OUT/wide")"; fi
+
 # --- rtnetlink alone when the fallback is off, said as such ---
 kill $MON; wait $MON 2>/dev/null; MON=""
 kill $AGENT; wait $AGENT 2>/dev/null
