@@ -18,7 +18,9 @@ BPFTOOL ?= bpftool
 ARCH    := x86
 BTF     ?= /sys/kernel/btf/vmlinux
 
-PKGS     = libbpf libnl-route-3.0 libnl-3.0 libxml-2.0 json-c
+# libsystemd: sd_notify/sd_watchdog_enabled (Type=notify unit) and sd_journal_sendv (the
+# journald copy with MESSAGE_ID and fields).
+PKGS     = libbpf libnl-route-3.0 libnl-3.0 libxml-2.0 json-c libsystemd
 # Recursive (=) so pkg-config runs after the deps step has installed the -dev packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lelf -lz
@@ -26,7 +28,9 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lelf -lz
 CFLAGS  ?= -O2 -g
 # -MMD -MP: every object depends on exactly the headers it includes (build/**/*.d).
 DEPFLAGS    = -MMD -MP
-USER_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(CFLAGS) $(DEPFLAGS) \
+# The version (debian/changelog) goes into macvguard_build_info and `--version`.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+USER_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DMG_VERSION='"$(VERSION)"' $(CFLAGS) $(DEPFLAGS) \
               -I$(BUILD) -Iuser -Ibpf $(PKG_CFLAGS)
 SAN_FLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 BPF_CFLAGS  = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror $(DEPFLAGS) \
@@ -146,7 +150,6 @@ uninstall:
 # Debian package: build/macvguard_VERSION_amd64.deb (debian/; VERSION comes from
 # debian/changelog only). dpkg-buildpackage runs in a copy of the tree under $(BUILD)/deb,
 # so it writes nothing into the source tree; then lintian (errors fail the build).
-VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 DEB     := $(BUILD)/macvguard_$(VERSION)_amd64.deb
 deps-deb: deps
 	scripts/deps.sh deb

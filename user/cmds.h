@@ -18,6 +18,7 @@ int mg_cmd_select(const struct mg_cmd *cmds, size_t n, int argc, char **argv,
 int mg_cmd_run(int argc, char **argv);        /* cmd_run.c */
 int mg_cmd_stop(int argc, char **argv);
 int mg_cmd_probes(int argc, char **argv);
+int mg_cmd_config(int argc, char **argv);     /* cmd_config.c */
 int mg_cmd_monitor(int argc, char **argv);    /* cmd_monitor.c */
 int mg_cmd_status(int argc, char **argv);     /* cmd_status.c */
 int mg_cmd_mode(int argc, char **argv);

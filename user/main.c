@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmds.h"
+#include "config.h"
 #include "output.h"
 #include "util.h"
 
@@ -12,17 +13,19 @@ static const struct mg_cmd commands[] = {
 	{ "tag", mg_cmd_tag },         { "untag", mg_cmd_untag },     { "release", mg_cmd_release },
 	{ "links", mg_cmd_links },     { "mode", mg_cmd_mode },       { "monitor", mg_cmd_monitor },
 	{ "probes", mg_cmd_probes },   { "xml", mg_cmd_xml },         { "journal", mg_cmd_journal },
-	{ "postmortem", mg_cmd_postmortem }, { "hook", mg_cmd_hook },
+	{ "postmortem", mg_cmd_postmortem }, { "hook", mg_cmd_hook },  { "config", mg_cmd_config },
 };
 
 static void usage(FILE *out)
 {
 	fputs("usage: macvguard [-j] [-v] COMMAND [ARGS]\n\n"
 	      "  -j  JSON output    -v  verbose    --journal-dir DIR  (or $MACVGUARD_JOURNAL_DIR)\n"
+	      "  --config FILE  the configuration (or $MACVGUARD_CONF; default /etc/macvguard/macvguard.conf)\n"
 	      "\ncommands:\n"
 	      "  run [--mode M] [--config F] [--status-dir D]  guard + libvirt ownership, live events\n"
 	      "  stop [--unpin]               stop the agent; --unpin removes the guard\n"
-	      "  status                       kernel features, guard mode and why\n"
+	      "  status                       kernel features, guard mode and why (exit 0: enforcing)\n"
+	      "  config check [FILE]          check the configuration (every error with FILE:LINE)\n"
 	      "  tag IFNAME --domain D [--uuid U] --pid P [--netns N]\n"
 	      "  untag IFNAME [--netns N]\n"
 	      "  release IFNAME [--netns N]   allow its deletion\n"
@@ -47,6 +50,10 @@ int main(int argc, char **argv)
 			setenv("MACVGUARD_JOURNAL_DIR", argv[++i], 1);
 		else if (!strncmp(argv[i], "--journal-dir=", 14))
 			setenv("MACVGUARD_JOURNAL_DIR", argv[i] + 14, 1);
+		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			mg_conf_cli_path = argv[++i];
+		else if (!strncmp(argv[i], "--config=", 9))
+			mg_conf_cli_path = argv[i] + 9;
 		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
 			mg_verbose = true;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
@@ -57,5 +64,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* Every command reads the configuration (run and config check read their own); a
+	 * file named explicitly (--config, $MACVGUARD_CONF) must exist. The hook never fails
+	 * libvirt: it goes on with the defaults. */
+	if (i < argc && strcmp(argv[i], "run") && strcmp(argv[i], "config") &&
+	    strcmp(argv[i], "help") && strcmp(argv[i], "-h") && strcmp(argv[i], "--help") &&
+	    mg_conf_init(mg_conf_cli_path) && strcmp(argv[i], "hook"))
+		return 2;
 	return mg_cmd_select(commands, MG_ARRAY_SIZE(commands), argc - i, argv + i, usage);
 }
