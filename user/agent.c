@@ -120,6 +120,8 @@ static void write_status(struct agent *a)
 	json_object_object_add(o, "status_line", json_object_new_string(line));
 	json_object_object_add(o, "guarded_links", json_object_new_uint64(a->guarded));
 	json_object_object_add(o, "config", json_object_new_string(a->conf.path));
+	json_object_object_add(o, "config_mode", json_object_new_string(a->conf.mode_set ?
+									  a->conf.mode : ""));
 	json_object_object_add(o, "config_problem", json_object_new_string(a->conf_problem));
 	json_object_object_add(o, "adopted", json_object_new_boolean(a->st.adopted));
 	json_object_object_add(o, "lsm_loaded", json_object_new_boolean(a->st.feat.lsm_loaded));
@@ -139,7 +141,7 @@ static void write_status(struct agent *a)
 
 /* Mode and tag count, read every second (`macvguard mode`, tags come and go): the
  * metrics' gauges, and STATUS= to systemd when the line changed. */
-static void refresh_state(struct agent *a, bool force)
+static void refresh_state(struct agent *a, bool force, bool ready)
 {
 	struct mg_config cfg = {};
 	char line[1200], cause[400], remedy[400];
@@ -153,10 +155,10 @@ static void refresh_state(struct agent *a, bool force)
 	a->aj.g.lsm = a->st.enforcing;
 	a->aj.g.mode = a->mode;
 	a->aj.g.guarded_links = a->guarded;
-	if (force || strcmp(line, a->sd_status)) {
+	if (force || ready || strcmp(line, a->sd_status)) {
 		mg_strlcpy(a->sd_status, line, sizeof(a->sd_status));
-		sd_notifyf(0, "STATUS=%s", line);
 		write_status(a);
+		sd_notifyf(0, "%sSTATUS=%s", ready ? "READY=1\n" : "", line);
 	}
 }
 
@@ -245,8 +247,7 @@ static void reload(struct agent *a)
 		mg_info("reload: configuration %s read", path);
 	}
 	mg_aj_agent_event(&a->aj, "reload", a->conf_problem[0] ? a->conf_problem : "configuration read");
-	refresh_state(a, true);
-	sd_notify(0, "READY=1");
+	refresh_state(a, true, true);
 }
 
 /* Queue counts come from module BTF: load the modules first so CO-RE finds their types. */
@@ -398,8 +399,7 @@ int mg_agent_run(const struct mg_agent_opts *o)
 	/* systemd (Type=notify): ready once the guard is settled (attached and verified, or
 	 * flag-only and said), the pidfile, events.sock and the journal are open and the
 	 * first reconcile with libvirt's status files is done; libvirt is ordered after */
-	refresh_state(a, true);
-	sd_notify(0, "READY=1");
+	refresh_state(a, true, true);
 	watchdog_ping(a);
 
 	/* the loop wakes at least every half watchdog interval (it is 100 ms anyway) */
@@ -451,7 +451,7 @@ int mg_agent_run(const struct mg_agent_opts *o)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec != last.tv_sec) {
 			check_owners(a);
-			refresh_state(a, false);
+			refresh_state(a, false, false);
 			if (a->aj.status_changed)
 				write_status(a);   /* the journal failed or works again */
 			if (a->ino_wd < 0)

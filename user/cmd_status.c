@@ -74,6 +74,7 @@ int mg_cmd_status(int argc, char **argv)
 	struct mg_state st;
 	json_object *saved = NULL, *o, *r;
 	const struct mg_conf *conf = mg_conf();
+	const char *cm = conf->mode_set ? conf->mode : NULL, *cm_path = conf->path;
 	const char *reason = "agent has not run since boot";
 	const char *monitor = "none", *monitor_reason = "agent not running";
 	const char *mode_source = "", *monitor_remedy = "";
@@ -146,21 +147,21 @@ int mg_cmd_status(int argc, char **argv)
 		enforcing = lsm_pinned && have_state && cfg.mode == MG_MODE_ENFORCE;
 		if (lsm_pinned && have_state && cfg.mode == MG_MODE_AUDIT)
 			mg_guard_explain(&f, true, cfg.mode, cause, sizeof(cause), remedy, sizeof(remedy));
-	} else if (have_state || lsm_pinned) {
-		enforcing = mg_guard_explain(&f, lsm_pinned, cfg.mode, cause, sizeof(cause), remedy,
-					     sizeof(remedy));
-		if (!running)
-			enforcing = false;   /* exit status: the agent is not running */
+	}
+	/* no agent: no cause or remedy (they were the last run's); the guard line says what
+	 * the pins do without it */
+	if (saved) {   /* the running agent's configuration, not this command's */
+		cm_path = mg_jstr(saved, "config");
+		cm = *mg_jstr(saved, "config_mode") ? mg_jstr(saved, "config_mode") : NULL;
 	}
 	if (have_state) {
-		const char *cm = conf->mode_set ? conf->mode : NULL;
 		bool differs = cm && strcmp(cm, mg_mode_name(cfg.mode));
 		const char *src = !strcmp(mode_source, "command line") ? "set by run --mode" :
 			!strcmp(mode_source, "configuration") ? "set from the configuration at a fresh load" :
 			"the pinned guard's: `macvguard mode` changes it, restarts keep it";
 		if (differs)
 			snprintf(modetxt, sizeof(modetxt), "%s (%s; mode = %s in %.200s applies only "
-				 "to a fresh load)", mg_mode_name(cfg.mode), src, cm, conf->path);
+				 "to a fresh load)", mg_mode_name(cfg.mode), src, cm, cm_path);
 		else
 			snprintf(modetxt, sizeof(modetxt), "%s (%s)", mg_mode_name(cfg.mode), src);
 	}
@@ -172,7 +173,7 @@ int mg_cmd_status(int argc, char **argv)
 		json_object_object_add(o, "enforcing", json_object_new_boolean(running && enforcing));
 		json_object_object_add(o, "mode", have_state ? json_object_new_string(mg_mode_name(cfg.mode)) : NULL);
 		json_object_object_add(o, "mode_source", jstr_or_null(mode_source));
-		json_object_object_add(o, "config_mode", conf->mode_set ? json_object_new_string(conf->mode) : NULL);
+		json_object_object_add(o, "config_mode", jstr_or_null(cm));
 		json_object_object_add(o, "reason", json_object_new_string(reason));
 		json_object_object_add(o, "cause", jstr_or_null(cause));
 		json_object_object_add(o, "remedy", jstr_or_null(remedy));

@@ -245,7 +245,7 @@ int mg_conf_parse(const char *buf, size_t len, const char *name, struct mg_conf 
 				key);
 			n++;
 		}
-		if (idx >= 0)
+		if (idx >= 0 && !err)
 			seen |= 1u << idx;
 next:
 		p = nl ? nl + 1 : end;
