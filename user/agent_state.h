@@ -69,7 +69,7 @@ struct agent {
 	/* agent.c: systemd and what it was last told */
 	uint64_t wd_usec;               /* sd_watchdog_enabled(); 0: no watchdog */
 	uint64_t wd_last_ns;            /* CLOCK_MONOTONIC of the last WATCHDOG=1 */
-	char sd_status[400];            /* the last STATUS= sent */
+	char sd_status[1200];           /* the last STATUS= sent */
 	char conf_arg[512];             /* --config as given, for reloads */
 	char status_dir_arg[256];       /* --status-dir as given */
 	char conf_problem[300];         /* the last reload's problem ("" none) */
