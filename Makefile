@@ -18,6 +18,8 @@ BPFTOOL ?= bpftool
 ARCH    := x86
 BTF     ?= /sys/kernel/btf/vmlinux
 
+# libsystemd: sd_notify/sd_watchdog_enabled (Type=notify unit), sd_journal_sendv (the
+# journald copy with MESSAGE_ID and fields) and sd-journal (postmortem --journal-dir).
 PKGS     = libbpf libnl-route-3.0 libnl-3.0 libxml-2.0 json-c libsystemd
 # The version has one source, debian/changelog; the commit is added when built from git.
 VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
@@ -97,7 +99,8 @@ $(BUILD)/version.h: FORCE
 	@mkdir -p $(@D)
 	@printf '#define MG_VERSION "%s"\n#define MG_GIT "%s"\n' '$(VERSION)' '$(GIT_REV)' > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(BUILD)/obj/cmd_version.o $(BUILD)/asan/obj/cmd_version.o: $(BUILD)/version.h
+$(BUILD)/obj/cmd_version.o $(BUILD)/asan/obj/cmd_version.o $(BUILD)/obj/agent_journal.o \
+    $(BUILD)/asan/obj/agent_journal.o: $(BUILD)/version.h
 
 $(LIBMG): $(LIB_OBJS)
 	rm -f $@

@@ -9,6 +9,7 @@
 #   make harden-bins     issue 12's library checks and helpers, plain and ASan/UBSan (28-harden.sh)
 #   make test-tools      nlreq and holdtap, run inside the VM guests
 #   make harden-fuzz-bins  fuzzers of status files, journal segments, postmortem input (28-harden.sh)
+#   make config-fuzz-bins  the configuration reader's fuzzer (32-service.sh)
 #   make fuzz            every fuzzer for FUZZ_SECONDS (default 600)
 
 UNIT_DIR     = $(BUILD)/tests
@@ -18,7 +19,7 @@ TEST_CFLAGS  = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -g $(DEPFLAGS) -Iu
 FUZZ_FLAGS   = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 .PHONY: unit-bins unit-abi nlparse-corpus fuzz-nlparse xml-test-bins xml-bench-bins xml-fuzz \
-        harden-fuzz-bins status-fuzz journal-fuzz postmortem-fuzz \
+        harden-fuzz-bins status-fuzz journal-fuzz postmortem-fuzz config-fuzz-bins config-fuzz \
         ownership-bins journal-bins harden-bins test-tools
 
 # ---- the guard's netlink parsing and policy headers (no library) ----
@@ -112,9 +113,12 @@ xml-fuzz: $(BUILD)/fuzz/xml-fuzz
 # Each from the ASan/UBSan library; 28-harden.sh runs them short (HARDEN_FUZZ_SECONDS),
 # `make fuzz` for FUZZ_SECONDS. Corpora are kept under $(BUILD)/fuzz.
 HARDEN_FUZZERS = $(BUILD)/fuzz/status-fuzz $(BUILD)/fuzz/journal-fuzz $(BUILD)/fuzz/postmortem-fuzz
+# the configuration reader (issue 12 item 5, issue 13): 32-service.sh runs it short
+CONFIG_FUZZER  = $(BUILD)/fuzz/config-fuzz
 JOURNAL_SEEDS  = $(BUILD)/fuzz/journal-seeds
 
 harden-fuzz-bins: $(HARDEN_FUZZERS) $(JOURNAL_SEEDS)/.stamp
+config-fuzz-bins: $(CONFIG_FUZZER)
 
 $(BUILD)/fuzz/%-fuzz: tests/fuzz/%_fuzz.c $(LIBMG_SAN)
 	@mkdir -p $(@D)
@@ -145,7 +149,10 @@ journal-fuzz: $(BUILD)/fuzz/journal-fuzz $(JOURNAL_SEEDS)/.stamp
 postmortem-fuzz: $(BUILD)/fuzz/postmortem-fuzz
 	$(call run_fuzz,postmortem,tests/fuzz/postmortem-seeds,-max_len=16384 -close_fd_mask=2)
 
-fuzz: fuzz-nlparse xml-fuzz status-fuzz journal-fuzz postmortem-fuzz
+config-fuzz: $(CONFIG_FUZZER)
+	$(call run_fuzz,config,tests/fuzz/config-seeds,-max_len=4096 -dict=tests/fuzz/config.dict)
+
+fuzz: fuzz-nlparse xml-fuzz status-fuzz journal-fuzz postmortem-fuzz config-fuzz
 
 # ---- tools run inside the VM guests (built on the host, run unchanged there) ----
 TEST_TOOLS := $(UNIT_DIR)/nlreq $(UNIT_DIR)/holdtap

@@ -17,8 +17,10 @@
 struct mg_agent_opts {
 	struct mg_conf conf;
 	unsigned mode;
-	bool mode_given;
+	bool mode_given;             /* --mode: wins over a pinned mode */
 	bool json;
+	char conf_arg[512];          /* --config as given ("" none: $MACVGUARD_CONF or default) */
+	char status_dir_arg[256];    /* --status-dir ("" none): wins over the file at reloads */
 };
 int mg_agent_run(const struct mg_agent_opts *o);
 

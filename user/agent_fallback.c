@@ -480,6 +480,14 @@ static int on_link_msg(struct nl_msg *msg, void *arg)
 	}
 	if (tagged) {
 		if (e.verdict == MG_V_NONE) {
+			/* no request verdict joined: what the enforcing guard would have decided
+			 * (mg_policy.h; queues unknown here: in use while the owner lives) */
+			if (!(tag.flags & (MG_TAG_RELEASED | MG_TAG_OWNER_GONE)) &&
+			    mg_proc_alive(tag.owner_pid, tag.owner_start) &&
+			    !(f && f->ev.pid == tag.owner_pid)) {
+				e.reason = MG_R_IN_USE;
+				mg_aj_would_refuse(&a->aj);
+			}
 			e.owner_pid = tag.owner_pid;
 			e.verdict = MG_V_GONE;
 			memcpy(e.domain, tag.domain, sizeof(e.domain));
@@ -862,6 +870,10 @@ void agent_fallback_start(struct agent *a, const char *kernel_why)
 		why = buf;
 	} else if ((err = mg_ensure_tracefs(tfs, sizeof(tfs))) < 0 ||
 		   (err = fallback_bpf__attach(a->fb))) {
+		if (!strncmp(tfs, "tracefs not mounted", 19))
+			mg_strlcpy(a->monitor_remedy, "mount tracefs (mount -t tracefs tracefs "
+				   "/sys/kernel/tracing) so that the requester of every deletion is "
+				   "known; restart the agent", sizeof(a->monitor_remedy));
 		snprintf(buf, sizeof(buf), "cannot attach to syscalls/sys_enter_sendmsg|sendto (%s; %.120s)",
 			 strerror(-err), tfs);
 		why = buf;

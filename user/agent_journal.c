@@ -1,5 +1,6 @@
 /* See agent_journal.h and docs/journal.md. */
 #include "agent_journal.h"
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -98,6 +99,7 @@ static void put(struct mg_agent_journal *aj, json_object *o, unsigned type, unsi
 	}
 	if (type < MG_JT_MAX)
 		aj->records[type]++;
+	aj->last_write_real_ns = mg_now_real_ns();
 	if (!(flags & MG_JA_SYNC) && !aj->dirty_since_ns)
 		aj->dirty_since_ns = mono_ns();
 	if (flags & MG_JA_SYNC)
@@ -119,17 +121,12 @@ json_object *mg_aj_status_json(const struct mg_agent_journal *aj)
 void mg_aj_open(struct mg_agent_journal *aj, const char *mode, bool enforcing,
 		const char *reason)
 {
-	const char *p = getenv("MACVGUARD_PROM_FILE");
-	struct stat sb;
 	json_object *o;
 
 	memset(aj, 0, sizeof(*aj));
 	aj->start_real_ns = mg_now_real_ns();
-	if (p)
-		mg_strlcpy(aj->prom, strcmp(p, "-") ? p : "", sizeof(aj->prom));
-	else if (stat("/var/lib/prometheus/node-exporter", &sb) == 0 && S_ISDIR(sb.st_mode))
-		mg_strlcpy(aj->prom, MG_AJ_PROM_DEFAULT, sizeof(aj->prom));
-	if (getenv("MACVGUARD_NO_JOURNAL"))
+	mg_aj_reconfigure(aj);
+	if (!mg_conf()->journal)
 		return;
 	aj->on = true;
 	if (journal_reopen(aj))
@@ -157,6 +154,44 @@ void mg_aj_open(struct mg_agent_journal *aj, const char *mode, bool enforcing,
 	}
 }
 
+void mg_aj_reconfigure(struct mg_agent_journal *aj)
+{
+	const char *p = mg_conf()->prom_file;
+	struct stat sb;
+	char was[sizeof(aj->prom)];
+
+	mg_strlcpy(was, aj->prom, sizeof(was));
+	aj->prom[0] = 0;
+	if (strcmp(p, "auto"))
+		mg_strlcpy(aj->prom, p, sizeof(aj->prom));
+	else if (stat("/var/lib/prometheus/node-exporter", &sb) == 0 && S_ISDIR(sb.st_mode))
+		mg_strlcpy(aj->prom, MG_AJ_PROM_DEFAULT, sizeof(aj->prom));
+	if (strcmp(was, aj->prom)) {
+		aj->prom_failed = false;
+		aj->last_prom_ns = 0;   /* write the new file on the next tick */
+	}
+	if (aj->open)
+		aj->l.to_journald = mg_conf()->systemd_journal;
+}
+
+void mg_aj_agent_event(struct mg_agent_journal *aj, const char *event, const char *detail)
+{
+	json_object *o;
+
+	if (!aj->on)
+		return;
+	journal_reopen(aj);
+	o = mg_jlog_new(&aj->l, MG_JT_AGENT, 0);
+	json_object_object_add(o, "event", json_object_new_string(event));
+	json_object_object_add(o, "detail", json_object_new_string(detail));
+	put(aj, o, MG_JT_AGENT, 0, 0, MG_JA_SYNC);
+}
+
+void mg_aj_would_refuse(struct mg_agent_journal *aj)
+{
+	aj->would_refuse++;
+}
+
 /* teardown: the domain whose teardown made the request (kernel-named or from the hook's
  * window), or NULL/"" */
 void mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const char *teardown)
@@ -166,6 +201,10 @@ void mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const ch
 
 	if (e->verdict < 5)
 		aj->verdicts[e->verdict]++;
+	if (e->verdict == MG_V_DENY)
+		aj->refusals++;
+	else if (e->verdict == MG_V_AUDIT)
+		aj->would_refuse++;
 	if (!aj->on)
 		return;
 	journal_reopen(aj);   /* the record needs the host and boot id of an open journal */
@@ -223,26 +262,73 @@ void mg_aj_linkmsg(struct mg_agent_journal *aj, const struct nlmsghdr *nh)
 	put(aj, o, MG_JT_LINK, 0, 0, 0);
 }
 
-void mg_aj_prom_write(FILE *f, const unsigned long long verdicts[5],
-		      const unsigned long long records[MG_JT_MAX], unsigned long long lost,
-		      unsigned long long errors, uint64_t journal_bytes, uint64_t start_s,
-		      bool journal_up)
+#include "version.h"   /* MG_VERSION, from debian/changelog (build/version.h) */
+#ifndef MG_VERSION
+#define MG_VERSION "unknown"
+#endif
+
+/* Label values: \ " and newline escaped (exposition format). */
+static void prom_label(FILE *f, const char *v)
 {
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f);
+		if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+void mg_aj_prom_write(FILE *f, const struct mg_agent_journal *aj, uint64_t journal_bytes)
+{
+	const struct mg_aj_gauges *g = &aj->g;
+	bool up = !aj->on || (aj->open && !aj->last_err[0]);
+
+	fprintf(f, "# HELP macvguard_guard_enforcing 1 when the BPF LSM guard is attached and the "
+		   "mode is enforce (in-use links are refused now), else 0.\n"
+		   "# TYPE macvguard_guard_enforcing gauge\nmacvguard_guard_enforcing %d\n"
+		   "# HELP macvguard_mode The guard's mode (1 for the current one).\n"
+		   "# TYPE macvguard_mode gauge\n"
+		   "macvguard_mode{mode=\"enforce\"} %d\nmacvguard_mode{mode=\"audit\"} %d\n"
+		   "# HELP macvguard_guarded_links Links tagged in the guard's map.\n"
+		   "# TYPE macvguard_guarded_links gauge\nmacvguard_guarded_links %llu\n"
+		   "# HELP macvguard_build_info The agent's version, kernel and guard (lsm or flag-only).\n"
+		   "# TYPE macvguard_build_info gauge\nmacvguard_build_info{version=\"",
+		g->enforcing ? 1 : 0, g->mode == MG_MODE_ENFORCE, g->mode == MG_MODE_AUDIT,
+		g->guarded_links);
+	prom_label(f, MG_VERSION);
+	fputs("\",kernel=\"", f);
+	prom_label(f, g->kernel);
+	fprintf(f, "\",guard=\"%s\"} 1\n", g->lsm ? "lsm" : "flag-only");
+	fprintf(f, "# HELP macvguard_refusals_total Requests the guard refused (EPERM).\n"
+		   "# TYPE macvguard_refusals_total counter\nmacvguard_refusals_total %llu\n"
+		   "# HELP macvguard_would_refuse_total Requests on an in-use guarded link that went "
+		   "through because the guard is not enforcing (audit verdicts, flag-only deletions).\n"
+		   "# TYPE macvguard_would_refuse_total counter\nmacvguard_would_refuse_total %llu\n",
+		aj->refusals, aj->would_refuse);
 	fprintf(f, "# HELP macvguard_verdicts_total Guard verdicts seen by the agent.\n"
 		   "# TYPE macvguard_verdicts_total counter\n");
 	for (unsigned v = 1; v < 5; v++)
 		fprintf(f, "macvguard_verdicts_total{verdict=\"%s\"} %llu\n", mg_verdict_name(v),
-			verdicts[v]);
+			aj->verdicts[v]);
 	fprintf(f, "# HELP macvguard_journal_records_total Records the agent appended, by type.\n"
 		   "# TYPE macvguard_journal_records_total counter\n");
 	for (unsigned t = 1; t < MG_JT_MAX; t++)
 		fprintf(f, "macvguard_journal_records_total{type=\"%s\"} %llu\n", mg_jtype_name(t),
-			records[t]);
+			aj->records[t]);
 	fprintf(f, "# HELP macvguard_events_lost_total Events lost (ring buffer full, monitor sockets).\n"
 		   "# TYPE macvguard_events_lost_total counter\nmacvguard_events_lost_total %llu\n"
 		   "# HELP macvguard_journal_write_errors_total Journal appends that failed.\n"
 		   "# TYPE macvguard_journal_write_errors_total counter\n"
 		   "macvguard_journal_write_errors_total %llu\n"
+		   "# HELP macvguard_journal_last_write_timestamp_seconds Unix time of the last "
+		   "successful journal append (0: none since the agent started).\n"
+		   "# TYPE macvguard_journal_last_write_timestamp_seconds gauge\n"
+		   "macvguard_journal_last_write_timestamp_seconds %llu\n"
+		   "# HELP macvguard_journal_disabled 1 when no journal is kept (journal = no, "
+		   "MACVGUARD_NO_JOURNAL) or it cannot be opened now, else 0.\n"
+		   "# TYPE macvguard_journal_disabled gauge\nmacvguard_journal_disabled %d\n"
 		   "# HELP macvguard_journal_bytes Bytes of the journal's segments on disk.\n"
 		   "# TYPE macvguard_journal_bytes gauge\nmacvguard_journal_bytes %llu\n"
 		   "# HELP macvguard_agent_start_time_seconds When the agent started (unix time).\n"
@@ -251,8 +337,10 @@ void mg_aj_prom_write(FILE *f, const unsigned long long verdicts[5],
 		   "# HELP macvguard_journal_up 1 when the last journal write worked, 0 when the "
 		   "journal fails (records lost).\n"
 		   "# TYPE macvguard_journal_up gauge\nmacvguard_journal_up %d\n",
-		lost, errors, (unsigned long long)journal_bytes, (unsigned long long)start_s,
-		journal_up ? 1 : 0);
+		aj->lost, aj->write_errors,
+		(unsigned long long)(aj->last_write_real_ns / 1000000000ull), aj->on && aj->open ? 0 : 1,
+		(unsigned long long)journal_bytes,
+		(unsigned long long)(aj->start_real_ns / 1000000000ull), up ? 1 : 0);
 }
 
 /* The textfile directory may belong to another account (node-exporter's): the file is
@@ -326,10 +414,7 @@ static void prom_export(struct mg_agent_journal *aj)
 			close(dfd);
 		return;
 	}
-	mg_aj_prom_write(f, aj->verdicts, aj->records, aj->lost, aj->write_errors,
-			 aj->open ? mg_journal_disk_bytes(aj->l.j.dir) : 0,
-			 aj->start_real_ns / 1000000000ull,
-			 !aj->on || (aj->open && !aj->last_err[0]));
+	mg_aj_prom_write(f, aj, aj->open ? mg_journal_disk_bytes(aj->l.j.dir) : 0);
 	if (fclose(f) == 0 && renameat(dfd, tmp, dfd, name) == 0) {
 		aj->prom_failed = false;
 	} else {

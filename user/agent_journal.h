@@ -12,6 +12,15 @@
 #define MG_AJ_PROM_EVERY_MS 10000
 #define MG_AJ_PROM_DEFAULT "/var/lib/prometheus/node-exporter/macvguard.prom"
 
+/* What the agent knows about the guard, for the metrics (agent.c keeps it current). */
+struct mg_aj_gauges {
+	bool enforcing;              /* LSM guard attached and mode enforce */
+	bool lsm;                    /* guard = lsm (else flag-only) */
+	unsigned mode;               /* enum mg_mode */
+	unsigned long long guarded_links;
+	char kernel[128];
+};
+
 struct mg_agent_journal {
 	struct mg_jlog l;
 	bool on;                     /* journal wanted (not MACVGUARD_NO_JOURNAL) */
@@ -30,10 +39,20 @@ struct mg_agent_journal {
 	unsigned long long records[MG_JT_MAX];
 	unsigned long long lost;
 	unsigned long long errors_reported;
+	unsigned long long refusals;       /* deny verdicts: refused with EPERM */
+	unsigned long long would_refuse;   /* audit verdicts + flag-only deletions of in-use links */
+	uint64_t last_write_real_ns;       /* last successful append (0: none since start) */
+	struct mg_aj_gauges g;             /* set by the agent every second */
 };
 
 void mg_aj_open(struct mg_agent_journal *aj, const char *mode, bool enforcing,
 		const char *reason);
+/* An agent record (event "reload", …) with a detail. */
+void mg_aj_agent_event(struct mg_agent_journal *aj, const char *event, const char *detail);
+/* A flag-only deletion of an in-use guarded link (would have been refused). */
+void mg_aj_would_refuse(struct mg_agent_journal *aj);
+/* The configuration changed (reload): the Prometheus file and the journald copy. */
+void mg_aj_reconfigure(struct mg_agent_journal *aj);
 void mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const char *teardown);
 void mg_aj_lost(struct mg_agent_journal *aj, unsigned long long n, const char *where);
 void mg_aj_linkmsg(struct mg_agent_journal *aj, const struct nlmsghdr *nh);
@@ -41,10 +60,7 @@ void mg_aj_tick(struct mg_agent_journal *aj);
 void mg_aj_close(struct mg_agent_journal *aj, const char *why);
 /* {"state": "ok"|"failing"|"off", "dir", "write_errors", "last_error"} for status. */
 json_object *mg_aj_status_json(const struct mg_agent_journal *aj);
-/* Prometheus text for these counters (also used by `journal --prometheus`). */
-void mg_aj_prom_write(FILE *f, const unsigned long long verdicts[5],
-		      const unsigned long long records[MG_JT_MAX], unsigned long long lost,
-		      unsigned long long errors, uint64_t journal_bytes, uint64_t start_s,
-		      bool journal_up);
+/* Prometheus text of the agent's counters and gauges (docs/journal.md). */
+void mg_aj_prom_write(FILE *f, const struct mg_agent_journal *aj, uint64_t journal_bytes);
 
 #endif

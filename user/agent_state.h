@@ -87,6 +87,16 @@ struct agent {
 	const char *monitor_mode;       /* kernel / fallback / rtnetlink */
 	bool kernel_monitor;
 	char monitor_reason[512];
+	char monitor_remedy[200];       /* what would give a better monitor ("" nothing) */
+	/* agent.c: systemd and what it was last told */
+	uint64_t wd_usec;               /* sd_watchdog_enabled(); 0: no watchdog */
+	uint64_t wd_last_ns;            /* CLOCK_MONOTONIC of the last WATCHDOG=1 */
+	char sd_status[1200];           /* the last STATUS= sent */
+	char conf_arg[512];             /* --config as given, for reloads */
+	char status_dir_arg[256];       /* --status-dir as given */
+	char conf_problem[300];         /* the last reload's problem ("" none) */
+	unsigned mode;                  /* the guard's mode, read every second */
+	unsigned long long guarded;     /* tagged links, counted every second */
 	/* agent_clients.c */
 	int listen_fd;
 	int clients[MAX_CLIENTS];

@@ -40,11 +40,22 @@ static struct nl_sock *route_socket(void)
 	return sk;
 }
 
-/* Look a link up by name in the current netns; optionally set its ifalias. */
+/* The ifalias is the operator's too ("uplink to rack 7"): macvguard writes its label
+ * only into an empty alias or one it wrote itself (ALIAS_PREFIX), and clears only its
+ * own. An operator's alias is never overwritten or erased; the tag itself lives in the
+ * guard's map either way (`macvguard links`). */
+static bool alias_is_ours(const char *a)
+{
+	return !a || !a[0] || !strncmp(a, ALIAS_PREFIX, strlen(ALIAS_PREFIX));
+}
+
+/* Look a link up by name in the current netns; alias: NULL leaves the ifalias alone, ""
+ * clears macvguard's label, anything else is the label to set. */
 static int link_lookup(const char *ifname, const char *alias, struct nl_link_info *info)
 {
 	struct nl_sock *sk = route_socket();
 	struct rtnl_link *link = NULL, *change;
+	const char *cur;
 	int rc;
 
 	if (!sk)
@@ -59,7 +70,12 @@ static int link_lookup(const char *ifname, const char *alias, struct nl_link_inf
 	info->kind = mg_kind_of(rtnl_link_get_type(link));
 	mg_strlcpy(info->name, rtnl_link_get_name(link), sizeof(info->name));
 	rc = 0;
-	if (alias) {
+	cur = rtnl_link_get_ifalias(link);
+	if (alias && !alias_is_ours(cur)) {
+		if (alias[0] && mg_verbose)
+			mg_info("%s keeps its alias (not macvguard's): the tag is in the guard's map "
+				"only", ifname);
+	} else if (alias && (alias[0] || (cur && cur[0]))) {
 		change = rtnl_link_alloc();
 		rtnl_link_set_ifalias(change, alias);
 		rc = rtnl_link_change(sk, link, change, 0);

@@ -5,9 +5,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "agent.h"
+#include "config.h"
 #include "cmds.h"
 #include "names.h"
 #include "output.h"
@@ -51,16 +51,13 @@ int mg_cmd_run(int argc, char **argv)
 					      { "status-dir", required_argument, NULL, 's' },
 					      { NULL, 0, NULL, 0 } };
 	struct mg_agent_opts a = { .mode = MG_MODE_ENFORCE, .json = mg_json };
-	const char *conf_path = MG_DEFAULT_CONF, *status_dir = NULL;
-	bool conf_given = false;
-	struct stat sb;
+	const char *conf_path = mg_conf_cli_path, *status_dir = NULL;
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "m:jc:s:", opts, NULL)) != -1) {
 		if (c == 'c') {
 			conf_path = optarg;
-			conf_given = true;
 		} else if (c == 's') {
 			status_dir = optarg;
 		} else if (c == 'm') {
@@ -75,27 +72,24 @@ int mg_cmd_run(int argc, char **argv)
 	}
 	if (optind != argc)
 		return mg_usage_err("unexpected argument '%s'", argv[optind]);
-	mg_conf_defaults(&a.conf);
-	/* a configuration named on the command line must be read; only the default one may
-	 * be absent */
-	if (conf_given && (stat(conf_path, &sb) || !S_ISREG(sb.st_mode))) {
-		mg_err("--config %s: %s", conf_path,
-		       errno && stat(conf_path, &sb) ? strerror(errno) : "not a regular file");
+	/* a configuration named on the command line (or by $MACVGUARD_CONF) must be read;
+	 * only the default one may be absent. Bad lines are warnings here (`config check`
+	 * makes them errors). */
+	if (mg_conf_init(conf_path))
 		return 2;
-	}
-	if (mg_conf_load(conf_path, &a.conf)) {
-		if (conf_given) {
-			mg_err("--config %s: %s", conf_path, strerror(errno));
-			return 2;
-		}
-		mg_warn("cannot read %s: %s: using defaults", conf_path, strerror(errno));
-	}
-	if (status_dir)
+	a.conf = *mg_conf();
+	mg_strlcpy(a.conf_arg, conf_path ? conf_path : "", sizeof(a.conf_arg));
+	if (status_dir) {
 		mg_strlcpy(a.conf.status_dir, status_dir, sizeof(a.conf.status_dir));
-	if (!a.mode_given && strcmp(a.conf.mode, "enforce"))
-		mg_parse_mode(a.conf.mode, &a.mode), a.mode_given = true;
+		mg_strlcpy(a.status_dir_arg, status_dir, sizeof(a.status_dir_arg));
+	}
+	/* The configuration's mode is the mode of a fresh load only: a guard that is already
+	 * pinned keeps its mode (set by `macvguard mode` or an earlier agent). --mode on the
+	 * command line is an explicit order and wins over both. */
+	if (!a.mode_given)
+		mg_parse_mode(a.conf.mode, &a.mode);
 	if (geteuid() != 0) {
-		mg_err("run needs root (BPF and netlink administration)");
+		mg_err("permission denied: run needs root (BPF and netlink administration)");
 		return 1;
 	}
 	return mg_agent_run(&a);
@@ -134,8 +128,10 @@ int mg_cmd_stop(int argc, char **argv)
 				printf("agent pid %d stopped\n", pid);
 		}
 	} else if (state == MG_AGENT_RUNNING) {
-		mg_err("cannot signal agent pid %d: %s", pid, strerror(errno));
-		rc = 1;
+		int e = errno;
+		mg_err("%scannot signal agent pid %d: %s%s", e == EPERM ? "permission denied: " : "",
+		       pid, strerror(e), e == EPERM ? " (stop needs root)" : "");
+		rc = e == EPERM ? 4 : 1;
 	} else if (state == MG_AGENT_UNKNOWN) {
 		/* locked, but pid is not the process that took the lock: never signal it */
 		mg_err("%s is locked but pid %d is not the agent that wrote it: not signalled",

@@ -34,6 +34,7 @@ int mg_cmd_run(int argc, char **argv);        /* cmd_run.c */
 int mg_cmd_stop(int argc, char **argv);
 int mg_cmd_probes(int argc, char **argv);
 extern const char mg_help_run[], mg_help_stop[], mg_help_probes[];
+int mg_cmd_config(int argc, char **argv);     /* cmd_config.c */
 int mg_cmd_monitor(int argc, char **argv);    /* cmd_monitor.c */
 extern const char mg_help_monitor[];
 int mg_cmd_status(int argc, char **argv);     /* cmd_status.c */
@@ -46,6 +47,7 @@ int mg_cmd_links(int argc, char **argv);
 extern const char mg_help_tag[], mg_help_untag[], mg_help_release[], mg_help_links[];
 int mg_cmd_xml(int argc, char **argv);        /* cmd_xml.c */
 extern const char mg_help_xml[];
+extern const char mg_help_config[];
 int mg_cmd_hook(int argc, char **argv);       /* cmd_hook.c */
 extern const char mg_help_hook[];
 int mg_cmd_journal(int argc, char **argv);    /* cmd_journal.c */

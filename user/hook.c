@@ -51,11 +51,10 @@ static int op_filter_xml(const struct hook_ctx *h)
 
 	mg_xml_opts_init(&o);
 	o.mode = MG_XML_MIGRATABLE;
-	env = getenv("MACVGUARD_XML_MAX_SIZE");
-	if (env && mg_parse_size(env, &o.max_size))
-		hook_log(LOG_WARNING, "ignoring bad MACVGUARD_XML_MAX_SIZE '%s'", env);
-	env = getenv("MACVGUARD_XML_PREFIXES"); /* comma separated, e.g. "vif" */
-	if (env && *env && (prefixes = strdup(env))) {
+	if (mg_conf()->xml_max_size)
+		o.max_size = mg_conf()->xml_max_size;
+	env = mg_conf()->xml_prefixes; /* comma separated, e.g. "vif" */
+	if (*env && (prefixes = strdup(env))) {
 		char *save = NULL;
 		for (char *t = strtok_r(prefixes, ",", &save); t; t = strtok_r(NULL, ",", &save))
 			if (*t && mg_xml_add_prefix(&o, t))
@@ -123,14 +122,7 @@ static void own_log(void *ctx, const char *fmt, ...)
 
 static const char *status_dir(void)
 {
-	static struct mg_conf conf;
-	const char *env = getenv("MACVGUARD_STATUS_DIR");
-
-	if (env && env[0] == '/')
-		return env;
-	mg_conf_defaults(&conf);
-	mg_conf_load(getenv("MACVGUARD_CONF") ? getenv("MACVGUARD_CONF") : MG_DEFAULT_CONF, &conf);
-	return conf.status_dir;
+	return mg_conf()->status_dir;   /* read by main: file, then $MACVGUARD_STATUS_DIR */
 }
 
 /* The guarded/counts maps of a running (or earlier) agent of this ABI; -1 when absent. */

@@ -1,6 +1,7 @@
 /* The hook's journal record: one per `macvguard hook qemu` call (op, subop, domain, uuid,
  * the interface target names the XML carried and, for migrate/restore, the ones the rule
  * stripped; the hook's parent = libvirtd). Never fails the hook: errors go to its log. */
+#include "config.h"
 #include "domstatus.h"
 #include "hook_journal.h"
 #include "hook_log.h"
@@ -80,7 +81,7 @@ void mg_hook_journal(const char *domain, const char *op, const char *subop, cons
 	json_object *o;
 
 	hook_journal_written = true;
-	if (getenv("MACVGUARD_NO_JOURNAL"))
+	if (!mg_conf()->journal)
 		return;
 	/* stdin of ops that do not filter: the XML libvirt writes; never block for long */
 	if (!ds && !xml && strcmp(op, "migrate") && strcmp(op, "restore") && !r &&

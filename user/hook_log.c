@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <syslog.h>
 #include <unistd.h>
+#include "config.h"
 #include "hook_log.h"
 #include "output.h"
 
 void hook_log(int prio, const char *fmt, ...)
 {
 	char raw[1024], msg[1024];
-	const char *path = getenv("MACVGUARD_HOOK_LOG");
+	const char *path = mg_conf()->hook_log;
 	va_list ap;
 
 	va_start(ap, fmt);

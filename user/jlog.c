@@ -1,5 +1,6 @@
 /* JSON journal records: see jlog.h. */
 #include "jlog.h"
+#include "config.h"
 #include "events.h"
 #include "util.h"
 
@@ -7,14 +8,14 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 const char *mg_jlog_dir(void)
 {
-	const char *d = getenv("MACVGUARD_JOURNAL_DIR");
-	return d && *d ? d : MG_J_DEFAULT_DIR;
+	const char *d = mg_conf()->journal_dir;
+	return *d ? d : MG_J_DEFAULT_DIR;
 }
 
 static void read_boot_id(char *out, size_t size)
@@ -35,46 +36,21 @@ static void read_boot_id(char *out, size_t size)
 	out[strcspn(out, "\n")] = 0;
 }
 
-static uint64_t env_size(const char *name)
-{
-	const char *v = getenv(name);
-	size_t s;
-
-	if (!v || !*v)
-		return 0;
-	if (mg_parse_size(v, &s)) {
-		mg_warn("ignoring bad %s '%s'", name, v);
-		return 0;
-	}
-	return s;
-}
-
 int mg_jlog_open(struct mg_jlog *l)
 {
+	const struct mg_conf *c = mg_conf();
 	struct mg_journal_opts o = { .dir = mg_jlog_dir() };
-	const char *h = getenv("MACVGUARD_HOST"), *sd = getenv("MACVGUARD_SYSTEMD_JOURNAL");
 
 	memset(l, 0, sizeof(*l));
-	l->sd_fd = -1;
 	l->j.dirfd = l->j.lockfd = l->j.segfd = l->j.committerfd = -1;
-	o.segment_bytes = env_size("MACVGUARD_JOURNAL_SEGMENT");
-	o.retain_bytes = env_size("MACVGUARD_JOURNAL_RETAIN");
-	if (h && *h)
-		mg_strlcpy(l->host, h, sizeof(l->host));
+	o.segment_bytes = c->journal_segment;
+	o.retain_bytes = c->journal_retain;
+	if (c->host[0])
+		mg_strlcpy(l->host, c->host, sizeof(l->host));
 	else if (gethostname(l->host, sizeof(l->host) - 1))
 		strcpy(l->host, "localhost");
 	read_boot_id(l->boot_id, sizeof(l->boot_id));
-	if (sd && !strcmp(sd, "1")) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		const char *path = getenv("MACVGUARD_SYSTEMD_SOCKET");   /* tests */
-		mg_strlcpy(sa.sun_path, path && *path ? path : "/run/systemd/journal/socket",
-			   sizeof(sa.sun_path));
-		l->sd_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (l->sd_fd >= 0 && connect(l->sd_fd, (struct sockaddr *)&sa, sizeof(sa))) {
-			close(l->sd_fd);
-			l->sd_fd = -1;
-		}
-	}
+	l->to_journald = c->systemd_journal;
 	if (mg_journal_open(&l->j, &o, l->err, sizeof(l->err)))
 		return -1;
 	return 0;
@@ -83,9 +59,6 @@ int mg_jlog_open(struct mg_jlog *l)
 void mg_jlog_close(struct mg_jlog *l)
 {
 	mg_journal_close(&l->j);
-	if (l->sd_fd >= 0)
-		close(l->sd_fd);
-	l->sd_fd = -1;
 }
 
 json_object *mg_jlog_new(struct mg_jlog *l, unsigned type, uint64_t ts_ns)
@@ -105,25 +78,98 @@ json_object *mg_jlog_new(struct mg_jlog *l, unsigned type, uint64_t ts_ns)
 	return o;
 }
 
-static void to_systemd(struct mg_jlog *l, json_object *o, const char *json, unsigned verdict,
+/* journald's MESSAGE_ID of a record: one fixed 128-bit id per record type, and per
+ * verdict for verdict records (docs/journal.md lists them), for `journalctl MESSAGE_ID=`. */
+const char *mg_jlog_message_id(unsigned type, unsigned verdict, bool would_refuse)
+{
+	static const char *const by_type[MG_JT_MAX] = {
+		[MG_JT_HOOK] = "d55bcc62e1c6d77b4edac2b08b08ed65",
+		[MG_JT_TAG] = "70a02a2fdc99cdf9f3cd4dffc7f87ecc",
+		[MG_JT_UNTAG] = "10c4da6a5bfd7f498e5eebb8a826884b",
+		[MG_JT_RELEASE] = "e5f32425324c8f6170e02214494ddbd0",
+		[MG_JT_AGENT] = "48bd4960d938fcd2190cc8bf8351d82c",
+		[MG_JT_LOST] = "d9375bfe3a04b21f946e8182b7ebe3a9",
+		[MG_JT_LINK] = "8afb5a1d36bec6574e4cad9869b8ae3b",
+		[MG_JT_MODE] = "38a4ed7711a55c3499c80456fa1ffc59",
+	};
+	static const char *const by_verdict[5] = {
+		[MG_V_NONE] = "93a4be9673b44c1a375964ebe72d040d",
+		[MG_V_ALLOW] = "55bc22737439abcd5d3365c2e2c6fac1",
+		[MG_V_DENY] = "86fba9a9536c97403f9e4b26e1ee6f2c",
+		[MG_V_AUDIT] = "b7b13e494f1480ed543588b1ada57718",
+		[MG_V_GONE] = "402dba972ef208d62eb2eb07d576ae00",
+	};
+
+	if (type == MG_JT_VERDICT) {
+		if (verdict == MG_V_GONE && would_refuse)
+			return "b5e9070b240c4e83dbd5d4d73bf3b8ec";
+		return verdict < 5 ? by_verdict[verdict] : by_verdict[MG_V_NONE];
+	}
+	return type < MG_JT_MAX && by_type[type] ? by_type[type] : "48bd4960d938fcd2190cc8bf8351d82c";
+}
+
+/* syslog priority by severity: a deletion of an in-use link that went through (audit, or
+ * flag-only would-refuse) err, a refusal warning, lost events warning, agent and mode
+ * changes notice, the rest info. */
+int mg_jlog_priority(unsigned type, unsigned verdict, bool would_refuse, const char *event)
+{
+	switch (type) {
+	case MG_JT_VERDICT:
+		if (verdict == MG_V_AUDIT || (verdict == MG_V_GONE && would_refuse))
+			return 3;
+		return verdict == MG_V_DENY ? 4 : 6;
+	case MG_JT_LOST:
+		return 4;
+	case MG_JT_AGENT:
+		return event && (!strcmp(event, "repair") || !strcmp(event, "config")) ? 4 : 5;
+	case MG_JT_MODE:
+		return 5;
+	default:
+		return 6;
+	}
+}
+
+/* The copy to the systemd journal (sd_journal_sendv: values may hold any byte): the
+ * text line as MESSAGE, fields to filter on, and the whole record as MACVGUARD_RECORD. */
+static void to_systemd(json_object *o, const char *json, unsigned type, unsigned verdict,
 		       uint64_t seq, uint64_t ts_ns)
 {
-	char raw[1024], text[1024], *msg = NULL;
-	int prio = verdict == MG_V_DENY ? 4 : 6, n;
+	char raw[1024], text[1024];
+	char *f[16];
+	struct iovec iov[16];
+	int n = 0, i;
+	bool wr = type == MG_JT_VERDICT && !strcmp(mg_jstr(o, "reason"), "in-use");
+	const char *domain = type == MG_JT_VERDICT ? mg_jstr(o, "owner_domain") : mg_jstr(o, "domain");
 
 	mg_jrec_text(o, raw, sizeof(raw));
 	mg_escape(raw, text, sizeof(text));
-	/* the whole record: its header (type, verdict, seq, time) and its JSON payload, so a
-	 * reader of the systemd journal (postmortem --journal-dir, --journald) sees exactly
-	 * what a reader of the segment files sees */
-	n = asprintf(&msg, "MESSAGE=%s\nPRIORITY=%d\nSYSLOG_IDENTIFIER=macvguard\n"
-			   "MACVGUARD_TYPE=%s\nMACVGUARD_VERDICT=%u\nMACVGUARD_SEQ=%llu\n"
-			   "MACVGUARD_TS=%llu\nMACVGUARD_HOST=%s\nMACVGUARD_RECORD=%s\n",
-		     text, prio, mg_jstr(o, "type"), verdict, (unsigned long long)seq,
-		     (unsigned long long)ts_ns, l->host, json);
-	if (n > 0 && strchr(text, '\n') == NULL && strchr(l->host, '\n') == NULL)
-		send(l->sd_fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	free(msg);
+#define FIELD(...) do { if (n < 16 && asprintf(&f[n], __VA_ARGS__) >= 0) n++; } while (0)
+	FIELD("MESSAGE=%s", text);
+	FIELD("MESSAGE_ID=%s", mg_jlog_message_id(type, verdict, wr));
+	FIELD("PRIORITY=%d", mg_jlog_priority(type, verdict, wr, mg_jstr(o, "event")));
+	FIELD("SYSLOG_IDENTIFIER=macvguard");
+	FIELD("MACVGUARD_TYPE=%s", mg_jstr(o, "type"));
+	FIELD("MACVGUARD_SEQ=%llu", (unsigned long long)seq);
+	FIELD("MACVGUARD_TS=%llu", (unsigned long long)ts_ns);   /* the record header's time */
+	if (*domain)
+		FIELD("MACVGUARD_DOMAIN=%s", domain);
+	if (*mg_jstr(o, "ifname"))
+		FIELD("MACVGUARD_IFNAME=%s", mg_jstr(o, "ifname"));
+	if (type == MG_JT_VERDICT) {
+		FIELD("MACVGUARD_VERDICT=%s", *mg_jstr(o, "verdict") ? mg_jstr(o, "verdict") : "none");
+		if (*mg_jstr(o, "comm"))
+			FIELD("MACVGUARD_REQUESTER_COMM=%s", mg_jstr(o, "comm"));
+		if (*mg_jstr(o, "teardown_domain"))
+			FIELD("MACVGUARD_TEARDOWN_DOMAIN=%s", mg_jstr(o, "teardown_domain"));
+	}
+	FIELD("MACVGUARD_HOST=%s", mg_jstr(o, "host"));
+	FIELD("MACVGUARD_RECORD=%s", json);
+#undef FIELD
+	for (i = 0; i < n; i++)
+		iov[i] = (struct iovec){ .iov_base = f[i], .iov_len = strlen(f[i]) };
+	sd_journal_sendv(iov, n);
+	for (i = 0; i < n; i++)
+		free(f[i]);
 }
 
 int mg_jlog_put(struct mg_jlog *l, json_object *o, unsigned type, unsigned verdict,
@@ -147,8 +193,8 @@ int mg_jlog_put(struct mg_jlog *l, json_object *o, unsigned type, unsigned verdi
 	}
 	if (rc)
 		l->errors++;
-	else if (l->sd_fd >= 0)
-		to_systemd(l, o, s, verdict, seq, ts_ns);
+	else if (l->to_journald)
+		to_systemd(o, s, type, verdict, seq, ts_ns);
 	free(s);
 	json_object_put(o);
 	return rc;
@@ -160,7 +206,7 @@ void mg_jlog_oneshot(unsigned type, json_object *(*build)(struct mg_jlog *l, voi
 	struct mg_jlog l;
 	json_object *o;
 
-	if (getenv("MACVGUARD_NO_JOURNAL"))
+	if (!mg_conf()->journal)
 		return;
 	if (mg_jlog_open(&l)) {
 		mg_warn("journal: %s (the operation itself succeeded)", l.err);

@@ -17,16 +17,16 @@ struct mg_jlog {
 	struct mg_journal j;
 	char host[256];
 	char boot_id[40];
-	int sd_fd;          /* systemd journal socket, -1 when not forwarding */
+	bool to_journald;   /* copy each record to the systemd journal (systemd_journal) */
 	char err[256];      /* last error */
 	unsigned long long errors;
 	uint64_t new_ts;     /* time of the last mg_jlog_new() record */
 };
 
-/* Journal directory: $MACVGUARD_JOURNAL_DIR, else MG_J_DEFAULT_DIR. */
+/* Journal directory: the configuration's journal_dir ($MACVGUARD_JOURNAL_DIR). */
 const char *mg_jlog_dir(void);
-/* Opens the journal of this host (segment/retention sizes from $MACVGUARD_JOURNAL_SEGMENT,
- * $MACVGUARD_JOURNAL_RETAIN; systemd forwarding with $MACVGUARD_SYSTEMD_JOURNAL=1). */
+/* Opens the journal of this host (segment/retention sizes, host name and the copy to
+ * the systemd journal from the configuration, config.h). */
 int mg_jlog_open(struct mg_jlog *l);
 void mg_jlog_close(struct mg_jlog *l);
 /* A new record object with the common fields; ts_ns 0 means now. */
@@ -42,6 +42,11 @@ void mg_jlog_oneshot(unsigned type, json_object *(*build)(struct mg_jlog *l, voi
 void mg_jlog_link_op(unsigned type, const char *ifname, uint32_t ifindex, const char *netns,
 		     const struct mg_tag *tag);
 void mg_jlog_mode(unsigned mode);
+
+/* journald MESSAGE_ID and syslog priority of a record (would_refuse: a flag-only
+ * deletion of an in-use guarded link; event: an agent record's "event"). */
+const char *mg_jlog_message_id(unsigned type, unsigned verdict, bool would_refuse);
+int mg_jlog_priority(unsigned type, unsigned verdict, bool would_refuse, const char *event);
 
 /* The record of a guard verdict event. */
 json_object *mg_jlog_event(struct mg_jlog *l, const struct mg_event *e, uint64_t *ts_ns);

@@ -37,13 +37,30 @@ void mg_features_probe_static(struct mg_features *f)
 	if (uname(&u) == 0)
 		snprintf(f->kernel, sizeof(f->kernel), "%s", u.release);
 	f->btf_vmlinux = access_ok("/sys/kernel/btf/vmlinux");
+	/* securityfs may not be mounted (or not readable): then the list is unknown, never
+	 * "bpf missing" */
+	f->lsm_list_known = false;
+	f->lsm_bpf_listed = false;
+	f->lsm_list[0] = f->lockdown[0] = 0;
 	fp = fopen("/sys/kernel/security/lsm", "re");
 	if (fp) {
 		if (fgets(buf, sizeof(buf), fp)) {
 			char *tok, *save = NULL;
-			for (tok = strtok_r(buf, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save))
+			buf[strcspn(buf, "\n")] = 0;
+			snprintf(f->lsm_list, sizeof(f->lsm_list), "%s", buf);
+			f->lsm_list_known = true;
+			for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 				if (!strcmp(tok, "bpf"))
 					f->lsm_bpf_listed = true;
+		}
+		fclose(fp);
+	}
+	fp = fopen("/sys/kernel/security/lockdown", "re");
+	if (fp) {
+		if (fgets(buf, sizeof(buf), fp)) {
+			char *a = strchr(buf, '['), *b = a ? strchr(a, ']') : NULL;
+			if (a && b)
+				snprintf(f->lockdown, sizeof(f->lockdown), "%.*s", (int)(b - a - 1), a + 1);
 		}
 		fclose(fp);
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cmds.h"
+#include "config.h"
 #include "output.h"
 #include "util.h"
 
@@ -23,6 +24,7 @@ static const struct mg_cmd commands[] = {
 	{ "journal", mg_cmd_journal, mg_help_journal, 0 },
 	{ "postmortem", mg_cmd_postmortem, mg_help_postmortem, 0 },
 	{ "hook", mg_cmd_hook, mg_help_hook, MG_CMD_FAMILY },
+	{ "config", mg_cmd_config, mg_help_config, MG_CMD_FAMILY },
 	{ "version", mg_cmd_version, mg_help_version, 0 },
 };
 
@@ -57,6 +59,7 @@ static const char help[] =
 	"  journal      print or follow the flight recorder\n"
 	"  postmortem   one timeline and summary from several hosts' journals\n"
 	"  hook         the libvirt hook: qemu (libvirt runs it), install, uninstall\n"
+	"  config       check the configuration file (config check [FILE])\n"
 	"  version      version, build and ABI\n"
 	"\n"
 	"See macvguard(8), macvguard.conf(5).\n";

@@ -402,6 +402,7 @@ static int attach_and_verify(struct mg_state *st)
 
 	lsm = bpf_program__attach_lsm(skel->progs.mg_netlink_send);
 	if (!lsm) {
+		st->feat.load_errno = errno ? errno : EPERM;
 		snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
 			 "lsm/netlink_send attach failed: %s", strerror(errno));
 		return -errno;
@@ -411,7 +412,9 @@ static int attach_and_verify(struct mg_state *st)
 	if (!guard_runs(st, 3)) {
 		snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
 			 "lsm/netlink_send attached but never ran on a netlink message%s",
-			 st->feat.lsm_bpf_listed ? "" : " (\"bpf\" is not in the kernel's lsm= list)");
+			 st->feat.lsm_bpf_listed ? "" : st->feat.lsm_list_known ?
+			 " (\"bpf\" is not in the kernel's lsm= list)" :
+			 " (the kernel's LSM list is unknown: securityfs not mounted)");
 		bpf_link__destroy(lsm);
 		skel->links.mg_netlink_send = NULL;
 		st->feat.lsm_loaded = false;
@@ -482,8 +485,12 @@ static int init_config(struct mg_state *st, unsigned mode, bool mode_given)
 	__u32 zero = 0;
 
 	if (mg_config_get(st->config_fd, &cfg) == 0 && cfg.abi_version == MG_ABI_VERSION &&
-	    !mode_given)
-		return 0;   /* keep the mode an operator set on the pinned state */
+	    !mode_given) {
+		/* keep the mode an operator set on the pinned state */
+		st->mode_source = "pinned";
+		return 0;
+	}
+	st->mode_source = mode_given ? "command line" : "configuration";
 	cfg.abi_version = MG_ABI_VERSION;
 	cfg.mode = mode;
 	return bpf_map_update_elem(st->config_fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
@@ -573,6 +580,7 @@ int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
 			return 0;
 		}
 		rc = -errno;
+		st->feat.load_errno = errno ? errno : EPERM;
 		snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
 			 "the kernel refused the BPF LSM/fentry programs (%s); flag-only monitoring",
 			 strerror(errno ? errno : EPERM));
@@ -600,6 +608,56 @@ int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
 fail:
 	mg_state_close(st);
 	return rc ? rc : -EIO;
+}
+
+bool mg_guard_explain(const struct mg_features *f, bool lsm, unsigned mode, char *cause,
+		      size_t csz, char *remedy, size_t rsz)
+{
+	char refused[96] = "";
+
+	remedy[0] = 0;
+	if (lsm && mode == MG_MODE_ENFORCE) {
+		snprintf(cause, csz, "BPF LSM guard attached");
+		return true;
+	}
+	if (lsm) {
+		snprintf(cause, csz, "mode audit: deletions of in-use links are reported and let "
+			 "through");
+		snprintf(remedy, rsz, "macvguard mode enforce");
+		return false;
+	}
+	if (f->load_errno)
+		snprintf(refused, sizeof(refused), "the kernel refused the BPF LSM programs (%s)",
+			 strerror(f->load_errno));
+	else
+		snprintf(refused, sizeof(refused), "the BPF LSM guard did not run on a test message");
+	if (!f->btf_vmlinux) {
+		snprintf(cause, csz, "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing)");
+		snprintf(remedy, rsz, "boot a kernel built with CONFIG_DEBUG_INFO_BTF=y and "
+			 "CONFIG_BPF_LSM=y (Debian's 6.1 and later are), with bpf in lsm=");
+	} else if (!strcmp(f->lockdown, "confidentiality")) {
+		snprintf(cause, csz, "%s: kernel lockdown is 'confidentiality'", refused);
+		snprintf(remedy, rsz, "boot with lockdown=integrity (or without lockdown); under "
+			 "Secure Boot, confidentiality is set on the kernel command line or by policy");
+	} else if (f->lsm_list_known && !f->lsm_bpf_listed) {
+		snprintf(cause, csz, "%s: \"bpf\" is not in the kernel's active LSM list (%s)",
+			 refused, f->lsm_list);
+		snprintf(remedy, rsz, "add bpf to the lsm= kernel parameter (e.g. lsm=%s,bpf in "
+			 "GRUB_CMDLINE_LINUX of /etc/default/grub, then update-grub) and reboot",
+			 f->lsm_list);
+	} else if (!f->lsm_list_known) {
+		snprintf(cause, csz, "%s; whether \"bpf\" is in the kernel's LSM list is unknown "
+			 "(securityfs is not mounted on /sys/kernel/security)", refused);
+		snprintf(remedy, rsz, "mount securityfs (mount -t securityfs securityfs "
+			 "/sys/kernel/security) and read /sys/kernel/security/lsm: if bpf is missing, "
+			 "add it to the lsm= kernel parameter and reboot; then restart the agent");
+	} else {
+		snprintf(cause, csz, "%s although \"bpf\" is in the kernel's LSM list", refused);
+		snprintf(remedy, rsz, "check that the agent has CAP_BPF, CAP_PERFMON and "
+			 "CAP_SYS_ADMIN and that no seccomp filter or LSM policy denies bpf(); then "
+			 "restart the agent");
+	}
+	return false;
 }
 
 int mg_delete_probes(bool on)

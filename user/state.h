@@ -16,6 +16,9 @@ struct mg_features {
 	char kernel[128];
 	bool btf_vmlinux;
 	bool lsm_bpf_listed;        /* "bpf" in /sys/kernel/security/lsm */
+	bool lsm_list_known;        /* ... which could be read (securityfs mounted) */
+	char lsm_list[160];         /* the active LSM list ("" unknown) */
+	char lockdown[24];          /* none|integrity|confidentiality, "" unknown */
 	bool lsm_loaded;            /* the lsm/netlink_send program loaded and attached */
 	bool lsm_verified;          /* ... and was seen to run on a real netlink message */
 	bool expiry_attached;       /* fentry tag expiry programs attached */
@@ -24,6 +27,7 @@ struct mg_features {
 	char mode_reason[256];      /* why the agent runs in the mode it runs in */
 	bool delete_verified;       /* deletion-path fentry seen reporting a test deletion */
 	char monitor_reason[256];   /* how deletions are monitored, and why */
+	int load_errno;             /* why the kernel refused the LSM programs (0: it did not) */
 };
 
 struct mg_state {
@@ -34,6 +38,7 @@ struct mg_state {
 	int events_fd;
 	bool adopted;               /* reused the programs of an earlier agent */
 	bool enforcing;             /* LSM guard active (enforce or audit decided by config) */
+	const char *mode_source;    /* why the guard has the mode it has (mg_state_start) */
 	struct guard_bpf *skel;     /* when this process loaded the programs */
 	struct mg_features feat;
 };
@@ -49,6 +54,13 @@ void mg_state_close(struct mg_state *st);
 int mg_state_unpin(void);
 bool mg_state_pinned(void);
 bool mg_state_lsm_pinned(void);
+
+/* Not enforcing, said so that an operator knows what to do: CAUSE (why the guard is
+ * flag-only or auditing) and REMEDY (what to change), from the features the agent saw.
+ * lsm: the LSM guard is attached; mode: the current mode. Returns true when enforcing
+ * (cause and remedy then describe the guard). */
+bool mg_guard_explain(const struct mg_features *f, bool lsm, unsigned mode, char *cause,
+		      size_t csz, char *remedy, size_t rsz);
 
 int mg_config_get(int config_fd, struct mg_config *cfg);
 int mg_config_set_mode(int config_fd, unsigned mode);

@@ -76,6 +76,14 @@ done
 if echo "$enf" | grep -q "guard:.*enforcing"; then ok "sandboxed agent loaded the guard: enforcing$tag"
 else fail "sandboxed agent loaded the guard: enforcing$tag" "$(echo "$enf" | tr '\n' ' '); $(journal_tail 4)"; fi
 
+if [ $NOTIFY = 1 ]; then
+    in_sd /usr/sbin/macvguard status >/dev/null 2>&1; src=$?
+    stx=$(unit_show StatusText)
+    if [ $src = 0 ] && echo "$stx" | grep -q "^enforcing, mode enforce: BPF LSM guard attached"; then
+        ok "status exit 0 (enforcing); systemctl status shows STATUS=$stx"
+    else fail "status exit 0 and STATUS= enforcing" "status exit $src, StatusText '$stx'"; fi
+fi
+
 PID=$(unit_show MainPID)
 # The sandbox really applies (read from the agent process itself).
 st=$(in_sd cat /proc/"$PID"/status 2>/dev/null)   # MainPID is systemd's (namespace) pid
@@ -141,6 +149,20 @@ in_sd systemctl reload $UNIT >"$OUT/reload.log" 2>&1
 sleep 2
 if [ "$PID" != 0 ] && in_sd systemctl is-active --quiet $UNIT && [ "$(unit_show MainPID)" = "$PID" ]; then
     ok "systemctl reload: agent kept running (same pid)$tag"
+    if [ $NOTIFY = 1 ]; then
+        # a configuration with an error: not taken, the agent stays, systemctl status says so
+        cp /etc/macvguard/macvguard.conf "$OUT/conf.good"
+        echo "mode = sometimes" >>/etc/macvguard/macvguard.conf
+        in_sd systemctl reload $UNIT >>"$OUT/reload.log" 2>&1
+        sleep 2
+        stx=$(unit_show StatusText)
+        if in_sd systemctl is-active --quiet $UNIT && [ "$(unit_show MainPID)" = "$PID" ] &&
+            echo "$stx" | grep -q "configuration: .*kept the previous configuration"; then
+            ok "systemctl reload with a bad configuration: same pid, STATUS= says the old one is kept"
+        else fail "reload with a bad configuration" "pid $(unit_show MainPID), '$stx'"; fi
+        cp "$OUT/conf.good" /etc/macvguard/macvguard.conf
+        in_sd systemctl reload $UNIT >>"$OUT/reload.log" 2>&1
+    fi
 else
     fail "systemctl reload: agent kept running (same pid)$tag" \
         "pid $PID -> $(unit_show MainPID), $(in_sd systemctl is-active $UNIT): $(journal_tail 2)"

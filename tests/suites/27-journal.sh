@@ -189,20 +189,22 @@ if [ $rc = 0 ] && ! echo "$out" | grep -q macvtap0 && echo "$out" | grep -q "<do
     ok "hook with an unusable journal dir: exit 0, XML still sanitized, error in the hook log"
 else notok "hook with an unusable journal" "exit $rc; $(cat "$T/hook.log" 2>&1 | tail -n 1)"; fi
 
-# --- copy to the systemd journal (native protocol datagram; a stand-in socket here) -------
-python3 - "$T/sd.sock" "$MG" "$T/sdj" <<'EOF' && ok "MACVGUARD_SYSTEMD_JOURNAL=1: each record also sent to journald (MESSAGE, PRIORITY, MACVGUARD_RECORD)" || notok "systemd journal copy" "see above"
+# --- copy to the systemd journal (sd_journal_sendv; a stand-in journald socket in the private /run)
+mkdir -p /run/systemd/journal
+python3 - "$MG" "$T/sdj" <<'EOF' && ok "MACVGUARD_SYSTEMD_JOURNAL=1: each record also sent to journald (MESSAGE, MESSAGE_ID, PRIORITY, MACVGUARD_DOMAIN, MACVGUARD_RECORD)" || notok "systemd journal copy" "see above"
 import json, os, socket, subprocess, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1]); s.settimeout(5)
-env = dict(os.environ, MACVGUARD_SYSTEMD_JOURNAL="1", MACVGUARD_SYSTEMD_SOCKET=sys.argv[1],
-           MACVGUARD_JOURNAL_DIR=sys.argv[3])
-subprocess.run([sys.argv[2], "hook", "qemu", "SD", "started", "begin", "-"], input=b"<domain/>", env=env, check=True)
+s.bind("/run/systemd/journal/socket"); s.settimeout(5)
+env = dict(os.environ, MACVGUARD_SYSTEMD_JOURNAL="1", MACVGUARD_JOURNAL_DIR=sys.argv[2])
+subprocess.run([sys.argv[1], "hook", "qemu", "SD", "started", "begin", "-"], input=b"<domain/>", env=env, check=True)
 msg = s.recv(65536).decode()
 f = dict(l.split("=", 1) for l in msg.strip().split("\n"))
 assert f["SYSLOG_IDENTIFIER"] == "macvguard" and f["PRIORITY"] == "6" and f["MACVGUARD_SEQ"] == "1", f
+assert f["MESSAGE_ID"] == "d55bcc62e1c6d77b4edac2b08b08ed65" and f["MACVGUARD_DOMAIN"] == "SD", f
 assert f["MESSAGE"].startswith("hook SD started begin"), f
 assert json.loads(f["MACVGUARD_RECORD"])["domain"] == "SD"
 EOF
+rm -f /run/systemd/journal/socket
 
 # --- two hosts merged into one timeline ----------------------------------------------------
 unset MACVGUARD_JOURNAL_DIR

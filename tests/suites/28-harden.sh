@@ -1,8 +1,9 @@
 #!/bin/bash
 # Issue 12: the agent, the hook and the journal against hostile files, users and faults,
 # on this machine's kernel (flag-only agent) in private namespaces. One section per item
-# of the issue (item 5, the config reader, and item 6, non-root stop/status, are tested
-# with their own change); each check failed before its fix. Also: the hostile-journal
+# of the issue (item 5, the config reader and the mode precedence, and item 6, non-root
+# stop/status, are in 32-service.sh with the configuration and status work); each check
+# failed before its fix. Also: the hostile-journal
 # corpus (forged lines, escapes, odd headers, a FIFO, huge lengths) read by every reader
 # under ASan/UBSan, issue 12's library checks (test_harden, plain and ASan/UBSan) and a
 # short run of the status-file, journal-segment and postmortem fuzzers (`make fuzz`: long).

@@ -316,12 +316,16 @@ fi
 # ---- 6. fleet postmortem: two hosts' journald copies, systemd-journal-remote, --journal-dir --
 JR=$(command -v systemd-journal-remote || ls /lib/systemd/systemd-journal-remote /usr/lib/systemd/systemd-journal-remote 2>/dev/null | head -n 1)
 cat >"$T/recv.py" <<'EOF'
-# A stand-in journald: native-protocol datagrams in, journal export format out (what
-# `journalctl -o export` prints), with the fields journald itself adds.
-import socket, struct, sys, time
+# A stand-in journald on the suite's private /run/systemd/journal/socket (where
+# sd_journal_sendv sends): native-protocol datagrams in, journal export format out (what
+# `journalctl -o export` prints), one file per MACVGUARD_HOST, with the fields journald
+# itself adds (each test host its own boot id).
+import os, socket, struct, sys, time
+os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1]); s.settimeout(float(sys.argv[3]))
-out = open(sys.argv[2], "wb")
+boots = {"src": "0123456789abcdef0123456789abcdef", "dst": "fedcba9876543210fedcba9876543210"}
+outs = {}
 try:
     while True:
         m = s.recv(1 << 21)
@@ -336,24 +340,30 @@ try:
             else:      # binary-safe field: NAME\n, 64-bit length, data, \n
                 n = struct.unpack("<Q", m[nl + 1:nl + 9])[0]
                 fields.append(line + b"=" + m[nl + 9:nl + 9 + n]); i = nl + 9 + n + 1
+        host = next((f[len(b"MACVGUARD_HOST="):].decode() for f in fields if f.startswith(b"MACVGUARD_HOST=")), "")
+        if host not in boots:
+            continue
+        if host not in outs:
+            outs[host] = open(os.path.join(sys.argv[2], host + ".export"), "wb")
         hdr = [b"__REALTIME_TIMESTAMP=%d" % (time.time_ns() // 1000), b"__MONOTONIC_TIMESTAMP=%d" % (time.monotonic_ns() // 1000),
-               b"_BOOT_ID=" + sys.argv[5].encode(), b"_HOSTNAME=" + sys.argv[4].encode(), b"_TRANSPORT=journal"]
-        out.write(b"\n".join(hdr + fields) + b"\n\n"); out.flush()
+               b"_BOOT_ID=" + boots[host].encode(), b"_HOSTNAME=" + host.encode(), b"_TRANSPORT=journal"]
+        outs[host].write(b"\n".join(hdr + fields) + b"\n\n"); outs[host].flush()
 except socket.timeout:
     pass
 EOF
 if [ -z "$JR" ]; then
     notok "fleet postmortem through systemd-journal-remote" "systemd-journal-remote not installed (scripts/packages-test.txt)"
 else
-    python3 "$T/recv.py" "$T/src.sock" "$T/src.export" 60 src 0123456789abcdef0123456789abcdef & RECV+=($!)
-    python3 "$T/recv.py" "$T/dst.sock" "$T/dst.export" 60 dst fedcba9876543210fedcba9876543210 & RECV+=($!)
-    for _ in $(seq 1 100); do [ -S "$T/src.sock" ] && [ -S "$T/dst.sock" ] && break; sleep 0.1; done
+    JSOCK=/run/systemd/journal/socket     # the suite's private /run (mg_isolate)
+    rm -f "$JSOCK"
+    python3 "$T/recv.py" "$JSOCK" "$T" 60 & RECV+=($!)
+    for _ in $(seq 1 100); do [ -S "$JSOCK" ] && break; sleep 0.1; done
     h() { # HOST OP DOMAIN: a hook call that journals natively and copies to "journald"
-        echo "$XML" | MACVGUARD_SYSTEMD_JOURNAL=1 MACVGUARD_SYSTEMD_SOCKET=$T/$1.sock MACVGUARD_HOST=$1 \
+        echo "$XML" | MACVGUARD_SYSTEMD_JOURNAL=1 MACVGUARD_HOST=$1 \
             MACVGUARD_JOURNAL_DIR=$T/n$1 "$MG" hook qemu "$3" "$2" begin - >/dev/null
     }
     h src migrate B; h dst prepare B; h dst migrate B; h src stopped B; h dst start B; h dst stopped B; h dst release B; h src release B
-    for hst in src dst; do python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.sendto(b"STOP\n", sys.argv[1])' "$T/$hst.sock"; done
+    python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.sendto(b"STOP\n", sys.argv[1])' "$JSOCK"
     wait "${RECV[@]}" 2>/dev/null; RECV=()
     mkdir -p "$T/remote"
     "$JR" --output="$T/remote/remote.journal" "$T/src.export" "$T/dst.export" >"$T/jr.log" 2>&1; jrc=$?
