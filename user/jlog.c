@@ -139,7 +139,8 @@ static void to_systemd(json_object *o, const char *json, unsigned type, unsigned
 	struct iovec iov[16];
 	int n = 0, i;
 	bool wr = type == MG_JT_VERDICT && !strcmp(mg_jstr(o, "reason"), "in-use");
-	const char *domain = type == MG_JT_VERDICT ? mg_jstr(o, "owner_domain") : mg_jstr(o, "domain");
+	/* verdicts and link records name the owner; hook records the domain */
+	const char *domain = *mg_jstr(o, "owner_domain") ? mg_jstr(o, "owner_domain") : mg_jstr(o, "domain");
 
 	mg_jrec_text(o, raw, sizeof(raw));
 	mg_escape(raw, text, sizeof(text));

@@ -41,6 +41,8 @@ static const char help[] =
 	"  -v, --verbose          more detail on stderr\n"
 	"  -w, --wide             text output with every column, lines not cut at 120 columns\n"
 	"      --journal-dir DIR  the macvguard journal directory ($MACVGUARD_JOURNAL_DIR)\n"
+	"      --config FILE      the configuration file ($MACVGUARD_CONF; default\n"
+	"                         /etc/macvguard/macvguard.conf)\n"
 	"  -V, --version          version, build and ABI (same as `macvguard version`)\n"
 	"  -h, --help             this help\n"
 	"\n"
@@ -84,6 +86,12 @@ int main(int argc, char **argv)
 			setenv("MACVGUARD_JOURNAL_DIR", argv[++i], 1);
 		} else if (!strncmp(a, "--journal-dir=", 14)) {
 			setenv("MACVGUARD_JOURNAL_DIR", a + 14, 1);
+		} else if (!strcmp(a, "--config")) {
+			if (i + 1 >= argc)
+				return mg_usage_err("option '--config' needs a value");
+			mg_conf_cli_path = argv[++i];
+		} else if (!strncmp(a, "--config=", 9)) {
+			mg_conf_cli_path = a + 9;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			mg_verbose = true;
 		} else if (!strcmp(a, "-w") || !strcmp(a, "--wide")) {
@@ -101,5 +109,12 @@ int main(int argc, char **argv)
 			return mg_usage_err("unknown option '%s'", a);
 		}
 	}
+	/* Every command reads the configuration (run and config check read their own); a
+	 * file named explicitly (--config, $MACVGUARD_CONF) must exist. The hook never fails
+	 * libvirt: it goes on with the defaults. */
+	if (i < argc && strcmp(argv[i], "run") && strcmp(argv[i], "config") &&
+	    strcmp(argv[i], "help") && strcmp(argv[i], "version") && strcmp(argv[i], "-h") &&
+	    strcmp(argv[i], "--help") && mg_conf_init(mg_conf_cli_path) && strcmp(argv[i], "hook"))
+		return 2;
 	return mg_cmd_select(commands, MG_ARRAY_SIZE(commands), argc - i, argv + i, "", help);
 }

@@ -53,8 +53,9 @@ before_journal=$(cat /var/lib/macvguard/journal/seg-*.mgj | md5sum)
 expect_denied() {
     local name=$1 rc; shift
     (cd "$T" && $NB "$@") >"$T/out" 2>"$T/err" </dev/null; rc=$?
-    if [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qiE 'permission|not permitted|needs root|denied' "$T/err"; then
-        ok "nobody: $name: exit $rc, '$(head -n 1 "$T/err" | cut -c1-110)'"
+    # -j: the error is {"error": ...} on stdout (docs/json.md), else one line on stderr
+    if [ $rc -ne 0 ] && [ $rc -lt 128 ] && cat "$T/err" "$T/out" | grep -qiE 'permission|not permitted|needs root|denied'; then
+        ok "nobody: $name: exit $rc, '$(cat "$T/err" "$T/out" | head -n 1 | cut -c1-110)'"
     else
         notok "nobody: $name" "exit $rc, stderr '$(head -c 200 "$T/err" | tr '\n' ' ')', stdout '$(head -c 100 "$T/out" | tr '\n' ' ')'"
     fi

@@ -65,7 +65,8 @@ C=$T/conf; mkdir -p "$C"
 # every MACVGUARD_* variable the code reads has a key in the shipped file (or is marked
 # there as an environment-only knob), and the shipped file passes its own check
 miss=""
-for v in $(grep -rhoE '"MACVGUARD_[A-Z_]+"' user/ | tr -d '"' | sort -u); do
+# (variables read: getenv/env_* calls; MACVGUARD_* journald field names are not read)
+for v in $(grep -rhoE '(getenv|env_[a-z]+)\("MACVGUARD_[A-Z_]+"' user/ | grep -oE 'MACVGUARD_[A-Z_]+' | sort -u); do
     grep -q "$v" dist/macvguard.conf || miss="$miss $v"
 done
 [ -z "$miss" ] && ok "3 every MACVGUARD_* variable read in user/ is documented in dist/macvguard.conf" ||
@@ -225,7 +226,7 @@ else notok "1 agent for SIGHUP" "did not start"; fi
 if start_agent "$T/s.log" --config "$C/ok.conf"; then
     st=$("$MG" status 2>&1); rc=$?
     if [ $rc = 1 ] && echo "$st" | grep -q "^guard: *NOT ENFORCING (flag-only), mode enforce" &&
-       echo "$st" | grep -q "^remedy: .*securityfs" && echo "$st" | grep -q "lsm-list-has-bpf=unknown"; then
+       echo "$st" | grep -q "^remedy: .*securityfs" && echo "$st" | grep -q "lsm_bpf_listed=unknown"; then
         ok "2,4 status of a flag-only agent: exit 1, NOT ENFORCING (flag-only) with cause and remedy; LSM list unknown (securityfs not mounted)"
     else notok "2,4 status flag-only" "exit $rc: $(echo "$st" | tr '\n' '|')"; fi
     grep -q "NOT ENFORCING (flag-only): .*; remedy: " "$T/s.log" && ok "4 startup line: NOT ENFORCING (flag-only): cause; remedy" ||
@@ -261,13 +262,13 @@ if mount -t securityfs securityfs /sys/kernel/security 2>/dev/null && [ -r /sys/
         st=$("$MG" status 2>&1)
         if echo ",$lsm," | grep -q ",bpf,"; then
             # this kernel lists bpf and still refuses (EPERM): the other cause, the other remedy
-            echo "$st" | grep -q "lsm-list-has-bpf=yes" && echo "$st" | grep -q '^reason: .*although "bpf" is in the kernel.s LSM list' &&
+            echo "$st" | grep -q "lsm_bpf_listed=yes" && echo "$st" | grep -q '^reason: .*although "bpf" is in the kernel.s LSM list' &&
                 echo "$st" | grep -q "^remedy: *check that the agent has CAP_BPF" &&
-                ok "4 securityfs mounted, bpf listed ($lsm) yet refused: lsm-list-has-bpf=yes, cause and remedy say so" ||
+                ok "4 securityfs mounted, bpf listed ($lsm) yet refused: lsm_bpf_listed=yes, cause and remedy say so" ||
                 notok "4 securityfs mounted" "$(echo "$st" | grep -E 'reason|remedy|features' | tr '\n' '|')"
         else
-            echo "$st" | grep -q "lsm-list-has-bpf=no" && echo "$st" | grep -q "^remedy: *add bpf to the lsm= kernel parameter (e.g. lsm=$lsm,bpf" &&
-                ok "4 securityfs mounted: lsm-list-has-bpf=no and the remedy names lsm=$lsm,bpf" ||
+            echo "$st" | grep -q "lsm_bpf_listed=no" && echo "$st" | grep -q "^remedy: *add bpf to the lsm= kernel parameter (e.g. lsm=$lsm,bpf" &&
+                ok "4 securityfs mounted: lsm_bpf_listed=no and the remedy names lsm=$lsm,bpf" ||
                 notok "4 lsm= remedy" "$(echo "$st" | grep -E 'remedy|features' | tr '\n' '|')"
         fi
         stop_agent
@@ -327,13 +328,13 @@ if start_agent "$T/p.log" --config "$C/full.conf"; then
     miss=""
     for m in 'macvguard_guard_enforcing 0' 'macvguard_mode{mode="enforce"} 1' 'macvguard_mode{mode="audit"} 0' \
         'macvguard_guarded_links 0' "macvguard_build_info{version=\"$VERSION\",kernel=\"$(uname -r)\",guard=\"flag-only\"} 1" \
-        'macvguard_refusals_total 0' 'macvguard_would_refuse_total 1' 'macvguard_verdicts_total{verdict="gone"} 1' \
+        'macvguard_refusals_total 0' 'macvguard_would_refuse_total 1' 'macvguard_verdicts_total{verdict="audit"} 1' \
         'macvguard_journal_disabled 0' 'macvguard_journal_write_errors_total 0'; do
         grep -qF "$m" "$P" || miss="$miss [$m]"
     done
     ts=$(sed -n 's/^macvguard_journal_last_write_timestamp_seconds //p' "$P")
     [ -z "$miss" ] && [ "${ts:-0}" -gt $(( $(date +%s) - 120 )) ] &&
-        ok "2 prometheus: enforcing 0, mode, guarded links, build_info (version $VERSION), refusals 0, would_refuse 1 (flag-only deletion of an in-use link) apart from gone, journal health" ||
+        ok "2 prometheus: enforcing 0, mode, guarded links, build_info (version $VERSION), refusals 0, would_refuse 1 (flag-only deletion of an in-use link, an audit verdict) apart from gone, journal health" ||
         notok "2 prometheus gauges" "missing$miss; last write '$ts'"
     miss=""
     for m in $(grep -oE 'macvguard_[a-z_]+' dist/macvguard.rules.yml tests/prometheus/macvguard.rules.test.yml | cut -d: -f2 | sort -u); do
@@ -353,10 +354,11 @@ for r in recs:
     ids.setdefault(r["MACVGUARD_TYPE"], set()).add(r["MESSAGE_ID"])
 assert all(len(v) == 1 for k, v in ids.items() if k != "verdict"), ids
 assert len({next(iter(v)) for k, v in ids.items() if k != "verdict"}) == len([k for k in ids if k != "verdict"]), ids
-gone = [r for r in recs if r.get("MACVGUARD_VERDICT") == "gone" and r.get("MACVGUARD_IFNAME") == "mgs0"]
-assert gone, [r.get("MACVGUARD_TYPE") for r in recs]
+# flag-only: the would-refuse deletion is flagged at request time as an audit verdict
+gone = [r for r in recs if r.get("MACVGUARD_VERDICT") == "audit" and r.get("MACVGUARD_IFNAME") == "mgs0"]
+assert gone, [(r.get("MACVGUARD_TYPE"), r.get("MACVGUARD_VERDICT")) for r in recs]
 g = gone[0]
-assert g["MACVGUARD_DOMAIN"] == "promdom" and g["PRIORITY"] == "3" and g["MESSAGE_ID"] == "b5e9070b240c4e83dbd5d4d73bf3b8ec", g
+assert g["MACVGUARD_DOMAIN"] == "promdom" and g["PRIORITY"] == "3" and g["MESSAGE_ID"] == "b7b13e494f1480ed543588b1ada57718", g
 assert json.loads(g["MACVGUARD_RECORD"])["owner_domain"] == "promdom"
 starts = [r for r in recs if r["MACVGUARD_TYPE"] == "agent"]
 assert starts and starts[0]["PRIORITY"] == "5" and starts[0]["MESSAGE_ID"] == "48bd4960d938fcd2190cc8bf8351d82c", starts
