@@ -63,16 +63,17 @@ else fail "ip link shows the owner (ifalias)" "$(ip -n $NS link show macvtap0 | 
 "$MG" -j links | python3 -c 'import json,sys; d=json.load(sys.stdin); assert isinstance(d,list) and d[0]["owner_pid"]>0' 2>/dev/null \
     && ok "links -j is valid JSON" || fail "links -j is valid JSON"
 # one schema (docs/json.md, docs/schema/): every command's -j output validated
-schema() {   # NAME SCHEMA [--lines] -- CMD...: CMD's stdout validates against docs/schema/SCHEMA.json
-    local name=$1 sch=$2 lines=""; shift 2
+schema() {   # NAME SCHEMA [--rc N] [--lines] -- CMD...: CMD exits N (0) and its stdout validates against docs/schema/SCHEMA.json
+    local name=$1 sch=$2 lines="" want=0; shift 2
+    [ "$1" = --rc ] && { want=$2; shift 2; }
     [ "$1" = --lines ] && { lines=--lines; shift; }
     "$@" >"$OUT/schema.out" 2>"$OUT/schema.err"; local rc=$?
-    if [ $rc -eq 0 ] && python3 tests/lib/json_schema.py "$sch" $lines "$OUT/schema.out" 2>"$OUT/schema.py"; then ok "schema: $name"
+    if [ $rc -eq "$want" ] && python3 tests/lib/json_schema.py "$sch" $lines "$OUT/schema.out" 2>"$OUT/schema.py"; then ok "schema: $name"
     else fail "schema: $name" "exit $rc: $(head -c 200 "$OUT/schema.py") $(head -c 200 "$OUT/schema.out") $(head -c 200 "$OUT/schema.err")"; fi
 }
 schema "links -j (owner_*, typed in_use, queue_holders array)" links "$MG" -j links
 schema "-p links (pretty, same schema)" links "$MG" -p links
-schema "status -j with a running agent" status "$MG" -j status
+schema "status -j with a running agent (flag-only here: exit 1)" status --rc 1 "$MG" -j status
 schema "mode -j" mode "$MG" -j mode
 schema "release -j" link-op "$MG" -j release macvtap0 --netns $NS
 schema "untag -j" link-op "$MG" -j untag macvtap0 --netns $NS
@@ -131,6 +132,6 @@ else fail "SIGTERM: clean exit, pinned state kept" "exit $rc"; fi
 "$MG" -j stop --unpin >"$OUT/stop.json" 2>"$OUT/stop.err"; rc=$?
 if [ $rc -eq 0 ] && python3 tests/lib/json_schema.py stop "$OUT/stop.json" 2>"$OUT/stop.py" && grep -q '"unpinned":true' "$OUT/stop.json"; then ok "stop --unpin -j: schema, unpinned"
 else fail "stop --unpin -j" "exit $rc $(cat "$OUT/stop.json" "$OUT/stop.py" "$OUT/stop.err")"; fi
-schema "status -j with nothing running (nulls for unknown)" status "$MG" -j status
+schema "status -j with nothing running (nulls for unknown; exit 3)" status --rc 3 "$MG" -j status
 if [ ! -e /sys/fs/bpf/macvguard ]; then ok "nothing pinned after stop --unpin"; else fail "nothing pinned after stop --unpin"; fi
 summary
