@@ -26,7 +26,7 @@
  * unreadable); sendmmsg and io_uring sends are not seen; the buffer is read at syscall
  * entry, so a sender that rewrites it before the kernel copies it can mislead a flag.
  */
-#include "walk.bpf.h"
+#include "guard_walk.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "GPL";

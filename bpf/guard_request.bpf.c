@@ -11,7 +11,7 @@
  * Kernel reads are probe reads with CO-RE offsets; loops are bpf_loop with bounds, and
  * helpers with real work are global functions so the verifier checks each once.
  */
-#include "walk.bpf.h"
+#include "guard_walk.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "GPL";

@@ -215,4 +215,35 @@ static __always_inline void mg_emit(struct mg_event *e)
 	mg_emit_to(&mg_events, &mg_stats, e);
 }
 
+/* ---- helpers bound to these maps ---- */
+
+/* Is any link tagged at all? (an unreadable request is refused only then). Inline, not a
+ * global function: it is called at the deepest point of the walk, where one more frame
+ * would pass the verifier's 8. */
+static __attribute__((unused)) long mg_any_cb(struct bpf_map *map, const void *key, void *value,
+					      void *ctx)
+{
+	*(int *)ctx = 1;
+	return 1;
+}
+
+static __always_inline int mg_anything_guarded(void)
+{
+	int found = 0;
+
+	bpf_for_each_map_elem(&mg_guarded, mg_any_cb, &found, 0);
+	return found;
+}
+
+#define MG_NS_PER_TICK    10000000ULL  /* NSEC_PER_SEC / USER_HZ (100) */
+
+/* enforce or audit, as the agent set it (enforce until it has). */
+static __always_inline __u32 mg_mode(void)
+{
+	__u32 zero = 0;
+	struct mg_config *c = bpf_map_lookup_elem(&mg_config, &zero);
+
+	return c ? c->mode : MG_MODE_ENFORCE;
+}
+
 #endif /* MG_MAPS_BPF_H */

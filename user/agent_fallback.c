@@ -1,5 +1,10 @@
 /* The flag-only join, for kernels without the fentry deletion path.
  *
+ * One job in one file (over the usual ~700 lines on purpose): the link table, the netns
+ * ids, the notification handler, the resync after an overflow and the join all keep one
+ * invariant — every (netns cookie, ifindex) the notifications name is in the table with
+ * the name, kind and lower it had — and split apart each would need the others' insides.
+ *
  * The fallback BPF object (syscall tracepoints, bpf/fallback.bpf.c) runs the guard's own
  * walk and policy at request time and writes, into the guard's ring buffer, a verdict per
  * guarded target (audit/allow, flagged as not enforced) and a sender record per resolved

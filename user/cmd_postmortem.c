@@ -96,13 +96,6 @@ static void note_names(struct pm *p, json_object *o)
 		add_ppid(p, mg_jstr(o, "host"), mg_jint(o, "hook_ppid"));
 }
 
-const struct pm_guard *mg_pm_guard_of(const struct pm *p, const char *h)
-{
-	for (size_t i = 0; i < p->nguards; i++)
-		if (!strcmp(p->guards[i].host, h))
-			return &p->guards[i];
-	return NULL;
-}
 
 /* An agent start record: how its host's guard ran from then on (the latest one kept). */
 static void note_guard(struct pm *p, const struct mg_jrec *r)
@@ -237,11 +230,6 @@ static int pass_all(void *ctx, const struct mg_jrec *r)
  * reorder a host's own records); across hosts and boots the wall clock. Each record's
  * wall time is raised to the largest one before it in its boot's order, which keeps the
  * two orders consistent, then everything is sorted by that time. */
-int mg_pm_host_boot_cmp(json_object *a, json_object *b)
-{
-	int c = strcmp(mg_jstr(a, "host"), mg_jstr(b, "host"));
-	return c ? c : strcmp(mg_jstr(a, "boot_id"), mg_jstr(b, "boot_id"));
-}
 
 static int boot_order_cmp(const void *a, const void *b)
 {

@@ -1,9 +1,50 @@
 /* `postmortem`'s attribution: which domain's libvirt teardown made each refused or
- * allowed request, in one n log n sweep over the merged timeline (see postmortem.h). */
+ * allowed request, in one n log n sweep over the merged timeline, and how each host's
+ * guard ran (see postmortem.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "journal_sources.h"
 #include "postmortem.h"
+
+/* Records of the same host and boot compare equal (see postmortem.h). */
+int mg_pm_host_boot_cmp(json_object *a, json_object *b)
+{
+	int c = strcmp(mg_jstr(a, "host"), mg_jstr(b, "host"));
+	return c ? c : strcmp(mg_jstr(a, "boot_id"), mg_jstr(b, "boot_id"));
+}
+
+const struct pm_guard *mg_pm_guard_of(const struct pm *p, const char *h)
+{
+	for (size_t i = 0; i < p->nguards; i++)
+		if (!strcmp(p->guards[i].host, h))
+			return &p->guards[i];
+	return NULL;
+}
+
+void mg_pm_guard_note(const struct pm *p, char **hosts, size_t nh, char *out, size_t size)
+{
+	size_t l = 0;
+
+	out[0] = 0;
+	for (size_t h = 0; h < nh; h++) {
+		const struct pm_guard *g = mg_pm_guard_of(p, hosts[h]);
+		bool audit_seen = false;
+		const char *what = NULL;
+
+		for (size_t i = 0; i < p->n && !audit_seen; i++)
+			if (p->v[i].type == MG_JT_VERDICT && !strcmp(mg_jstr(p->v[i].o, "host"), hosts[h]) &&
+			    (p->v[i].verdict == MG_V_AUDIT || !strcmp(mg_jstr(p->v[i].o, "mode"), "audit")))
+				audit_seen = true;
+		if (g && !strcmp(g->guard, "flag-only"))
+			what = "flag-only (no BPF LSM guard: deletions were reported, not refused)";
+		else if ((g && !strcmp(g->mode, "audit")) || audit_seen)
+			what = "in audit mode (deletions were allowed and reported, not refused)";
+		if (what && l < size)
+			l += (size_t)snprintf(out + l, size - l, "%sHost %s: the guard ran %s.",
+					      l ? " " : "", hosts[h], what);
+	}
+}
 
 #define PM_TEARDOWN_NS (60ull * 1000000000ull) /* stopped without release: window length */
 

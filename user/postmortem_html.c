@@ -48,29 +48,6 @@ static void short_label(const struct prec *r, char *out, size_t size)
 	}
 }
 
-void mg_pm_guard_note(const struct pm *p, char **hosts, size_t nh, char *out, size_t size)
-{
-	size_t l = 0;
-
-	out[0] = 0;
-	for (size_t h = 0; h < nh; h++) {
-		const struct pm_guard *g = mg_pm_guard_of(p, hosts[h]);
-		bool audit_seen = false;
-		const char *what = NULL;
-
-		for (size_t i = 0; i < p->n && !audit_seen; i++)
-			if (p->v[i].type == MG_JT_VERDICT && !strcmp(mg_jstr(p->v[i].o, "host"), hosts[h]) &&
-			    (p->v[i].verdict == MG_V_AUDIT || !strcmp(mg_jstr(p->v[i].o, "mode"), "audit")))
-				audit_seen = true;
-		if (g && !strcmp(g->guard, "flag-only"))
-			what = "flag-only (no BPF LSM guard: deletions were reported, not refused)";
-		else if ((g && !strcmp(g->mode, "audit")) || audit_seen)
-			what = "in audit mode (deletions were allowed and reported, not refused)";
-		if (what && l < size)
-			l += (size_t)snprintf(out + l, size - l, "%sHost %s: the guard ran %s.",
-					      l ? " " : "", hosts[h], what);
-	}
-}
 
 /* Label boxes: monospace, so a label's width is known without a browser. */
 #define LBL_FONT   11
