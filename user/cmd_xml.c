@@ -270,6 +270,24 @@ struct check {
 	json_object *findings, *errors;
 };
 
+/* One file (or directory) that could not be read or parsed: counted, and said in the
+ * JSON document or as one error line; the check goes on. */
+static void check_error(struct check *c, const char *name, const struct xml_err *e)
+{
+	c->nerr++;
+	if (c->a.json) {
+		json_object *o = json_object_new_object();
+		char full[sizeof(e->where) + sizeof(e->msg) + 4];
+		snprintf(full, sizeof(full), "%s: %s", e->where, e->msg);
+		json_object_object_add(o, "file", json_object_new_string(name));
+		json_object_object_add(o, "error", json_object_new_string(full));
+		json_object_array_add(c->errors, o);
+	} else {
+		fflush(stdout);   /* this file's line comes after the previous files' */
+		mg_err_at(e->where, "%s", e->msg);
+	}
+}
+
 static void check_one(struct check *c, const char *path)
 {
 	struct mg_xml_result r;
@@ -278,18 +296,7 @@ static void check_one(struct check *c, const char *path)
 
 	c->files++;
 	if (load_and_sanitize(path, &c->a.o, &r, &e)) {
-		c->nerr++;
-		if (c->a.json) {
-			json_object *o = json_object_new_object();
-			char full[sizeof(e.where) + sizeof(e.msg) + 4];
-			snprintf(full, sizeof(full), "%s: %s", e.where, e.msg);
-			json_object_object_add(o, "file", json_object_new_string(name));
-			json_object_object_add(o, "error", json_object_new_string(full));
-			json_object_array_add(c->errors, o);
-		} else {
-			fflush(stdout);   /* this file's line comes after the previous files' */
-			mg_err_at(e.where, "%s", e.msg);
-		}
+		check_error(c, name, &e);
 		return;
 	}
 	/* A <domstatus> is a running domain's state: its generated names are live and
@@ -329,19 +336,8 @@ static void check_dir(struct check *c, const char *dir, int depth)
 	DIR *dp = depth > 16 ? NULL : opendir(dir);
 
 	if (!dp) {
-		c->nerr++;
 		set_err(&e, dir, 0, 0, depth > 16 ? "directories nested too deep" : strerror(errno));
-		if (c->a.json) {
-			json_object *o = json_object_new_object();
-			char full[sizeof(e.where) + sizeof(e.msg) + 4];
-			snprintf(full, sizeof(full), "%s: %s", e.where, e.msg);
-			json_object_object_add(o, "file", json_object_new_string(dir));
-			json_object_object_add(o, "error", json_object_new_string(full));
-			json_object_array_add(c->errors, o);
-		} else {
-			fflush(stdout);
-			mg_err_at(e.where, "%s", e.msg);
-		}
+		check_error(c, dir, &e);
 		return;
 	}
 	while ((d = readdir(dp))) {

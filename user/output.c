@@ -112,34 +112,38 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+/* The one error path: {"error": ...} on stdout in JSON mode, one line on stderr else. */
+static void verr(const char *where, const char *fmt, va_list ap)
+{
+	char prefix[512];
+
+	if (mg_json) {
+		char msg[4096];
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		json_error(where, msg, NULL);
+		return;
+	}
+	if (where)
+		snprintf(prefix, sizeof(prefix), "%s: error: ", where);
+	else
+		snprintf(prefix, sizeof(prefix), "error: ");
+	vmsg(prefix, fmt, ap);
+}
+
 void mg_err(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	if (mg_json) {
-		char msg[4096];
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		json_error(NULL, msg, NULL);
-	} else {
-		vmsg("error: ", fmt, ap);
-	}
+	verr(NULL, fmt, ap);
 	va_end(ap);
 }
 
 void mg_err_at(const char *where, const char *fmt, ...)
 {
-	char prefix[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (mg_json) {
-		char msg[4096];
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		json_error(where, msg, NULL);
-	} else {
-		snprintf(prefix, sizeof(prefix), "%s: error: ", where);
-		vmsg(prefix, fmt, ap);
-	}
+	verr(where, fmt, ap);
 	va_end(ap);
 }
 
