@@ -138,21 +138,22 @@ else notok "3 agent log escapes" "agent did not start"; fi
 
 # ---- 4. stop/status never take a stranger for the agent ------------------------------------
 mkdir -p /run/macvguard
-sleep 300 & S1=$!; KILLME="$S1"
+sleep 300 >/dev/null 2>&1 & S1=$!; KILLME="$S1"
 echo "$S1" >/run/macvguard/agent.pid
 "$MG" stop >"$T/s4.out" 2>&1
 st=$("$MG" status 2>/dev/null | grep '^agent:')
 kill -0 $S1 2>/dev/null && echo "$st" | grep -q "not running" \
     && ok "4 stop: a stale pidfile whose pid a stranger reuses (lock free): stranger not signalled; status: not running" \
     || notok "4 stop stale pidfile" "stranger alive: $(kill -0 $S1 2>/dev/null && echo yes || echo no); $st"
-flock -x /run/macvguard/agent.pid sleep 300 & S2=$!; KILLME="$S1 $S2"
+# flock forks sleep: its child must not hold the suite's output open after the kill
+flock -x /run/macvguard/agent.pid sleep 300 >/dev/null 2>&1 & S2=$!; KILLME="$S1 $S2"
 sleep 0.3
 echo "$S2 12345" >/run/macvguard/agent.pid
 "$MG" stop >"$T/s4b.out" 2>&1; rc=$?
 kill -0 $S2 2>/dev/null && [ $rc = 1 ] && grep -q "not the agent" "$T/s4b.out" \
     && ok "4 stop: pidfile locked but the pid's start time differs: not signalled, exit 1, said" \
     || notok "4 stop locked stranger" "rc $rc alive $(kill -0 $S2 2>/dev/null && echo yes || echo no): $(cat "$T/s4b.out")"
-kill -KILL $S1 $S2 2>/dev/null; wait $S1 $S2 2>/dev/null; KILLME=""
+kill -KILL $(pgrep -P $S2) $S1 $S2 2>/dev/null; wait $S1 $S2 2>/dev/null; KILLME=""
 rm -f /run/macvguard/agent.pid
 
 # ---- 7. journal -j never prints bytes it did not parse --------------------------------------
