@@ -143,8 +143,9 @@ if start_agent "$T/a0.log" --config "$C/agent.conf"; then
 else notok "3 agent with a configuration" "$(tail -n 3 "$T/a0.log" | tr '\n' ' ')"; fi
 export MACVGUARD_PROM_FILE=-
 "$MG" stop --unpin >/dev/null 2>&1
+mkdir -p "$T/corpus"   # new inputs go there, not into the seeds
 if timeout 120 "$BUILD/fuzz/config-fuzz" -max_total_time=${SERVICE_FUZZ_SECONDS:-20} -dict=tests/fuzz/config.dict \
-    -rss_limit_mb=2048 -artifact_prefix="$T/config-" -close_fd_mask=3 tests/fuzz/config-seeds >"$T/fuzz.log" 2>&1; then
+    -rss_limit_mb=2048 -artifact_prefix="$T/config-" -close_fd_mask=3 "$T/corpus" tests/fuzz/config-seeds >"$T/fuzz.log" 2>&1; then
     ok "3 config fuzzer (ASan/UBSan, ${SERVICE_FUZZ_SECONDS:-20} s): $(grep -o 'Done [0-9]* runs' "$T/fuzz.log")"
 else notok "3 config fuzzer" "$(grep -m 3 -E 'ERROR|SUMMARY|abort' "$T/fuzz.log" | tr '\n' ' ')"; fi
 
