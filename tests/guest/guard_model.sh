@@ -249,7 +249,7 @@ if [ "$RC" -ne 0 ] && link_exists macvtap0 && [ "$before" -eq "$after" ] &&
     ok "uid 65534 delete: refused, no deny record, counted (unprivileged ${ustat:-?} -> ${ustat2:-?})"
 else fail "uid 65534 delete: refused, no deny record, counted" "exit $RC, deny records $before -> $after, unprivileged ${ustat:-?} -> ${ustat2:-?}"; fi
 req del-index-altname "$IDX" decoy0
-expect_refused "by-index delete with an unused IFLA_ALT_IFNAME reports no requested_name" '"how":"index"' '"requested_name":""'
+expect_refused "by-index delete with an unused IFLA_ALT_IFNAME reports no requested_name" '"how":"index"' '"requested_name":null'
 if wait_event decoy0; then fail "no event names the unused IFLA_ALT_IFNAME" "$(tail -n 1 "$EVENTS")"
 else ok "no event names the unused IFLA_ALT_IFNAME"; fi
 
