@@ -292,9 +292,14 @@ int mg_hook_install(int argc, char **argv)
 		}
 	}
 	{
-		/* libvirt creates its hooks directory; one that is missing means a typo or
-		 * no libvirt: never create it silently */
+		/* A --hooks-dir that is missing means a typo: never created silently. The
+		 * default one is created when libvirt is installed (/etc/libvirt exists) and
+		 * has none yet, as Debian 12's libvirt 9.0 ships it. */
 		struct stat ds;
+		errno = 0;
+		if (!strcmp(dir, MG_HOOK_DEFAULT_DIR) && stat(dir, &ds) && errno == ENOENT &&
+		    !stat("/etc/libvirt", &ds) && S_ISDIR(ds.st_mode) && mkdir(dir, 0755) == 0)
+			mg_info("hook install: created %s (libvirt's hooks directory)", dir);
 		errno = 0;
 		if (stat(dir, &ds) || !S_ISDIR(ds.st_mode)) {
 			mg_err("hook install: --hooks-dir %s: %s", dir,
