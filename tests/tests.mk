@@ -6,7 +6,7 @@
 #   make xml-test-bins   XML rules: unit (plain, ASan/UBSan), fuzzer, ASan binary (20-xml.sh)
 #   make ownership-bins  status-file parsing, plain and ASan/UBSan (25-ownership.sh)
 #   make journal-bins    the journal, plain and ASan/UBSan (27-journal.sh)
-#   make test-tools      nlreq and holdtap, run inside the VM guests
+#   make test-tools      nlreq, nlflood and holdtap, run inside the VM guests
 #   make fuzz            every fuzzer for FUZZ_SECONDS (default 600)
 
 UNIT_DIR     = $(BUILD)/tests
@@ -106,9 +106,9 @@ xml-fuzz: $(BUILD)/fuzz/xml-fuzz
 fuzz: fuzz-nlparse xml-fuzz
 
 # ---- tools run inside the VM guests (built on the host, run unchanged there) ----
-TEST_TOOLS := $(UNIT_DIR)/nlreq $(UNIT_DIR)/holdtap
+TEST_TOOLS := $(UNIT_DIR)/nlreq $(UNIT_DIR)/holdtap $(UNIT_DIR)/nlflood
 
-$(UNIT_DIR)/nlreq $(UNIT_DIR)/holdtap: $(UNIT_DIR)/%: tests/tools/%.c | $(DEPS_STAMP)
+$(UNIT_DIR)/nlreq $(UNIT_DIR)/holdtap $(UNIT_DIR)/nlflood: $(UNIT_DIR)/%: tests/tools/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -o $@ $<
 
