@@ -391,6 +391,7 @@ int BPF_PROG(mg_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
 	w->msg_off = 0;
 	w->refused = 0;
 	w->unreadable = 0;
+	mg_resolve_begin(w);
 	w->mode = mg_mode();
 	w->net = (__u64)BPF_CORE_READ(sk, __sk_common.skc_net.net);
 	w->req_cookie = mg_net_cookie(w->net);
