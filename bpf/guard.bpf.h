@@ -18,8 +18,8 @@
 #define MG_MAX_DEVS       (1u << 16)   /* devices in one netns we are willing to walk */
 #define MG_MAX_UPPERS     (1u << 16)   /* upper-list steps in one deletion */
 /* Work one send may cost the resolution (guard_resolve.bpf.c): a bucket entry, a device,
- * an upper adjacency, a queued device count one, a name lookup four. Past it, requests
- * that still need resolving fail closed. */
+ * an upper adjacency, a queued device count one, a name lookup or a whole-name compare
+ * four. Past it, requests that still need resolving fail closed. */
 #define MG_SEND_BUDGET    16384
 
 /* guard_request.bpf.c */

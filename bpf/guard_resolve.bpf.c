@@ -27,7 +27,7 @@
  * fails, by-name requests fail closed (mg_resolve_stats.hash_bad) instead of missing.
  *
  * Every walk draws on one budget per send (MG_SEND_BUDGET units: a bucket entry, a device,
- * an upper adjacency or a queued device is one, a name lookup four). Past it, and past the
+ * an upper adjacency or a queued device is one, a name lookup or a whole-name compare four). Past it, and past the
  * cascade queue, the request fails closed while anything is guarded (counted in
  * mg_resolve_stats and in fail_closed), reported once per send. So no send can keep the
  * hook busy for longer than the budget, whatever the netns holds.
@@ -43,6 +43,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define MG_GOLDEN_RATIO_32 0x61C88647u
 #define MG_GOLDEN_RATIO_64 0x61C8864680B583EBull
 #define MG_COST_LOOKUP     4                       /* budget units of a hash computation */
+#define MG_COST_LONGNAME   4                       /* ... of a whole-name compare */
 
 /* ---- the budget of one send ---- */
 
@@ -416,6 +417,12 @@ static long mg_bucket_step(__u32 i, void *ctx)
 	}
 	if (head[0] != c->k0 || head[1] != c->k1)
 		return 0;
+	/* a whole-name read and compare costs more than an entry: charged as such, so a
+	 * bucket of long names sharing their first 15 bytes cannot stretch the budget */
+	if (c->req_len >= 15 && mg_budget_take(w, MG_COST_LONGNAME)) {
+		c->status = MG_BK_BUDGET;
+		return 1;
+	}
 	if (c->req_len < 15 ||
 	    (bpf_probe_read_kernel_str(w->namebuf, sizeof(w->namebuf), (void *)name) >= 0 &&
 	     mg_name_matches(w))) {
