@@ -44,6 +44,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define MG_GOLDEN_RATIO_64 0x61C8864680B583EBull
 #define MG_COST_LOOKUP     4                       /* budget units of a hash computation */
 #define MG_COST_LONGNAME   4                       /* ... of a whole-name compare */
+#define MG_NODE_READ       48                      /* bytes of a netdev_name_node read at once */
 
 /* ---- the budget of one send ---- */
 
@@ -370,7 +371,8 @@ struct mg_bucket_ctx {
 	__u64 cur;           /* struct hlist_node * in the bucket */
 	__u64 found;         /* struct netdev_name_node * */
 	__u64 want_dev;      /* self-check: the node of this device, compared by pointer */
-	__u64 k0, k1;        /* first 15 bytes of w->req, zero-padded */
+	__u64 k0;            /* first 8 bytes of w->req, masked by mask0 */
+	__u64 mask0;         /* its bytes up to and with its NUL (all 8 from length 7) */
 	__u32 req_len;       /* strnlen(w->req, 16) */
 	__u32 status;
 };
@@ -379,8 +381,10 @@ static long mg_bucket_step(__u32 i, void *ctx)
 {
 	struct mg_bucket_ctx *c = ctx;
 	struct mg_walk *w = c->w;
-	struct netdev_name_node *nn;
-	__u64 node = c->cur, next = 0, name = 0, head[2] = {};
+	__u64 node = c->cur, nb[MG_NODE_READ / 8], nn, name, head = 0;
+	__u32 o_next = bpf_core_field_offset(struct netdev_name_node, hlist.next);
+	__u32 o_dev = bpf_core_field_offset(struct netdev_name_node, dev);
+	__u32 o_name = bpf_core_field_offset(struct netdev_name_node, name);
 
 	if (!node)
 		return 1;
@@ -388,45 +392,47 @@ static long mg_bucket_step(__u32 i, void *ctx)
 		c->status = MG_BK_BUDGET;
 		return 1;
 	}
-	nn = (void *)(node - bpf_core_field_offset(struct netdev_name_node, hlist));
-	if (bpf_core_read(&next, sizeof(next), &nn->hlist.next)) {
+	/* One read for the node's next, dev and name (two helper calls per entry, the cost
+	 * that grows with the bucket): offsets are CO-RE constants. */
+	nn = node - bpf_core_field_offset(struct netdev_name_node, hlist);
+	if (o_next > MG_NODE_READ - 8 || o_dev > MG_NODE_READ - 8 || o_name > MG_NODE_READ - 8 ||
+	    ((o_next | o_dev | o_name) & 7) ||
+	    bpf_probe_read_kernel(nb, sizeof(nb), (void *)nn)) {
 		c->status = MG_BK_UNREAD;
 		return 1;
 	}
-	c->cur = next;
+	c->cur = nb[(o_next / 8) & (MG_NODE_READ / 8 - 1)];
 	if (c->want_dev) {
-		__u64 dev = 0;
-
-		if (bpf_core_read(&dev, sizeof(dev), &nn->dev)) {
-			c->status = MG_BK_UNREAD;
-			return 1;
-		}
-		if (dev == c->want_dev) {
-			c->found = (__u64)nn;
+		if (nb[(o_dev / 8) & (MG_NODE_READ / 8 - 1)] == c->want_dev) {
+			c->found = nn;
 			c->status = MG_BK_FOUND;
 			return 1;
 		}
 		return 0;
 	}
-	/* First 15 bytes (a str read stops at the NUL: head stays zero-padded), then, only
-	 * for a name that long, the whole name. */
-	if (bpf_core_read(&name, sizeof(name), &nn->name) ||
-	    bpf_probe_read_kernel_str(head, 16, (void *)name) < 0) {
+	/* The first 8 bytes (every kernel name is at least an 8-byte allocation or inside
+	 * net_device), masked to the request's length and its NUL: most entries end here. */
+	name = nb[(o_name / 8) & (MG_NODE_READ / 8 - 1)];
+	if (bpf_probe_read_kernel(&head, sizeof(head), (void *)name)) {
 		c->status = MG_BK_UNREAD;
 		return 1;
 	}
-	if (head[0] != c->k0 || head[1] != c->k1)
+	if ((head & c->mask0) != c->k0)
 		return 0;
+	if (c->req_len < 8) {
+		c->found = nn;                 /* the mask covered the name and its NUL */
+		c->status = MG_BK_FOUND;
+		return 1;
+	}
 	/* a whole-name read and compare costs more than an entry: charged as such, so a
-	 * bucket of long names sharing their first 15 bytes cannot stretch the budget */
-	if (c->req_len >= 15 && mg_budget_take(w, MG_COST_LONGNAME)) {
+	 * bucket of long names sharing their first 8 bytes cannot stretch the budget */
+	if (mg_budget_take(w, MG_COST_LONGNAME)) {
 		c->status = MG_BK_BUDGET;
 		return 1;
 	}
-	if (c->req_len < 15 ||
-	    (bpf_probe_read_kernel_str(w->namebuf, sizeof(w->namebuf), (void *)name) >= 0 &&
-	     mg_name_matches(w))) {
-		c->found = (__u64)nn;
+	if (bpf_probe_read_kernel_str(w->namebuf, sizeof(w->namebuf), (void *)name) >= 0 &&
+	    mg_name_matches(w)) {
+		c->found = nn;
 		c->status = MG_BK_FOUND;
 		return 1;
 	}
@@ -462,9 +468,8 @@ __noinline int mg_bucket_lookup(struct mg_walk *w)
 	c.w = w;
 	c.want_dev = k->want_dev;
 	c.req_len = len;
-	/* the comparison key: 15 bytes at most, as the str read of a kernel name gives */
-	c.k0 = w0;
-	c.k1 = w1 & 0x00ffffffffffffffull;
+	c.mask0 = len >= 7 ? ~0ull : ~(~0ull << ((len + 1) * 8));
+	c.k0 = w0 & c.mask0;
 	bpf_loop(MG_MAX_DEVS, mg_bucket_step, &c, 0);
 	if (c.status == MG_BK_END && c.cur)
 		c.status = MG_BK_BUDGET;       /* a bucket longer than bpf_loop goes */
