@@ -248,6 +248,7 @@ static __always_inline int fb_scan(int fd, __u64 ubuf, __u64 ulen)
 	task = (struct task_struct *)bpf_get_current_task();
 	w->owner_ticks = BPF_CORE_READ(task, group_leader, start_boottime) / FB_NS_PER_TICK;
 	w->ppid_tgid = BPF_CORE_READ(task, real_parent, tgid);
+	mg_resolve_begin(w);
 
 	if (!fb_capable(sk, file)) {
 		/* rtnetlink refuses every link change of this sender: nothing to flag, nobody

@@ -18,7 +18,10 @@
 /* Bounds of the kernel list walks (bpf_loop iterations). */
 #define MG_MAX_DEVS       (1u << 16)   /* devices in one netns we are willing to walk */
 #define MG_MAX_UPPERS     (1u << 16)   /* upper-list steps in one deletion */
-#define MG_MAX_ALTNAMES   256
+/* Work one send may cost the resolution (guard_resolve.bpf.c): a bucket entry, a device,
+ * an upper adjacency, a queued device count one, a name lookup or a whole-name compare
+ * four. Past it, requests that still need resolving fail closed. */
+#define MG_SEND_BUDGET    16384
 
 /* guard_walk.bpf.c */
 
@@ -31,6 +34,9 @@ extern int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how);
 extern int mg_report_unreadable(struct mg_walk *w, __u32 how);
 
 /* guard_resolve.bpf.c */
+
+/* A new send: the resolution budget is whole again (called once per send by the hook). */
+extern int mg_resolve_begin(struct mg_walk *w);
 
 /* The device with ifindex w->m.ifindex in the requester's netns, then its uppers. */
 extern int mg_resolve_index(struct mg_walk *w);

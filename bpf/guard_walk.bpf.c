@@ -99,6 +99,7 @@ __noinline int mg_walk_begin(struct mg_walk *w, __u64 net, __u32 path)
 	w->owner_ticks = BPF_CORE_READ(task, group_leader, start_boottime) / MG_NS_PER_TICK;
 	w->ppid_tgid = BPF_CORE_READ(task, real_parent, tgid);
 	w->unpriv = (__u8)mg_lacks_net_admin(net);
+	mg_resolve_begin(w);         /* the send's resolution budget is whole again */
 	return 0;
 }
 

@@ -27,7 +27,8 @@ static __attribute__((unused)) long mg_msg_step(__u32 i, void *ctx)
 	if (mg_is_link_request(&h)) {
 		w->msg_index = (__u16)i;
 		mg_check_msg(w, h.len, h.type);
-		if (w->refused)
+		/* refused, or the send's resolution budget is spent (already failed closed) */
+		if (w->refused || w->rs_over)
 			return 1;
 	}
 	w->msg_off = next;

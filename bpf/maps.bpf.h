@@ -20,7 +20,7 @@
 #include "mg_nlparse.h"
 
 #define MG_SLOTS          4      /* nested (preempted) guard runs per CPU */
-#define MG_UPPER_QUEUE    512    /* devices whose uppers one deletion walks (power of 2) */
+#define MG_UPPER_QUEUE    2048   /* devices whose uppers one deletion walks (power of 2) */
 
 /* ---- shared with user space ---- */
 
@@ -125,6 +125,15 @@ struct {
 	__type(value, struct mg_event);
 } mg_pendbuf __weak SEC(".maps");
 
+/* A name being looked up in the kernel's name hash (guard_resolve.bpf.c). */
+struct mg_name_key {
+	__u64 w0, w1;                /* first 16 bytes of the name, zero-padded */
+	__u64 want_dev;              /* or: the node of this device (self-check) */
+	__u64 found;                 /* out: struct netdev_name_node * */
+	__u32 len;                   /* strnlen(name, 16) */
+	__u32 pad;
+};
+
 /* Per-request working state; too big for the 512-byte BPF stack. */
 struct mg_walk {
 	struct mg_src src;
@@ -157,7 +166,12 @@ struct mg_walk {
 	__u32 uq_cur;
 	__u32 uq_n;
 	__u64 uq_dev[MG_UPPER_QUEUE];
-	__u8  uq_depth[MG_UPPER_QUEUE];
+	/* Resolution budget of this send (guard_resolve.bpf.c, reset by mg_resolve_begin). */
+	__u32 rs_budget;             /* units left */
+	__u8  rs_over;               /* the budget ran out in this send */
+	__u8  rs_failed;             /* this send has failed closed once (reported once) */
+	__u8  rs_pad[2];
+	struct mg_name_key nk;
 	struct mg_event ev;          /* the event being built */
 	/* guard-request: identity changes (mg_request_action) and the sender's rights */
 	__u64 ident_dev;             /* the direct target whose identity really changes */
@@ -200,6 +214,39 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mg_move);
 } mg_moving __weak SEC(".maps");
+
+/* ---- target resolution (guard_resolve.bpf.c; branch guard-resolve) ---- */
+
+/* Per-CPU counters of the resolution, read with `bpftool map dump name mg_resolve_stat`. */
+struct mg_resolve_stats {
+	__u64 name_lookups;     /* names resolved through the kernel's name hash */
+	__u64 budget_over;      /* sends whose resolution ran past MG_SEND_BUDGET (fail closed) */
+	__u64 cascade_over;     /* deletions with more stacked devices than MG_UPPER_QUEUE */
+	__u64 hash_bad;         /* by-name requests failed closed: our name hash is not the kernel's */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_resolve_stats);
+} mg_resolve_stats __weak SEC(".maps");
+
+#define MG_HASH_GOOD 1
+#define MG_HASH_BAD  2
+
+/* Whether full_name_hash() as we compute it finds the kernel's names (checked once). */
+struct mg_resolve_state {
+	__u32 hash_checked;     /* 0: not yet, MG_HASH_GOOD, MG_HASH_BAD */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_resolve_state);
+} mg_resolve_state __weak SEC(".maps");
 
 /* ---- the shared helpers, bound to these maps ---- */
 

@@ -7,7 +7,7 @@
 #   make ownership-bins  status-file parsing, plain and ASan/UBSan (25-ownership.sh)
 #   make journal-bins    the journal, plain and ASan/UBSan (27-journal.sh)
 #   make harden-bins     issue 12's library checks and helpers, plain and ASan/UBSan (28-harden.sh)
-#   make test-tools      nlreq and holdtap, run inside the VM guests
+#   make test-tools      nlreq, nlflood and holdtap, run inside the VM guests
 #   make harden-fuzz-bins  fuzzers of status files, journal segments, postmortem input (28-harden.sh)
 #   make config-fuzz-bins  the configuration reader's fuzzer (32-service.sh)
 #   make fuzz            every fuzzer for FUZZ_SECONDS (default 600)
@@ -155,9 +155,9 @@ config-fuzz: $(CONFIG_FUZZER)
 fuzz: fuzz-nlparse xml-fuzz status-fuzz journal-fuzz postmortem-fuzz config-fuzz
 
 # ---- tools run inside the VM guests (built on the host, run unchanged there) ----
-TEST_TOOLS := $(UNIT_DIR)/nlreq $(UNIT_DIR)/holdtap
+TEST_TOOLS := $(UNIT_DIR)/nlreq $(UNIT_DIR)/holdtap $(UNIT_DIR)/nlflood
 
-$(UNIT_DIR)/nlreq $(UNIT_DIR)/holdtap: $(UNIT_DIR)/%: tests/tools/%.c | $(DEPS_STAMP)
+$(UNIT_DIR)/nlreq $(UNIT_DIR)/holdtap $(UNIT_DIR)/nlflood: $(UNIT_DIR)/%: tests/tools/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -o $@ $<
 

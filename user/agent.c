@@ -259,10 +259,11 @@ static void reload(struct agent *a)
 	refresh_state(a, true, true);
 }
 
-/* Queue counts come from module BTF: load the modules first so CO-RE finds their types. */
+/* Queue counts and veth peers come from module BTF: load the modules first so CO-RE finds
+ * their types (without veth's, the guard reads the peer at its historical offset 0). */
 static void load_modules(void)
 {
-	const char *mods[] = { "macvtap", "tun" };
+	const char *mods[] = { "macvtap", "tun", "veth" };
 	size_t i;
 
 	if (access("/sys/kernel/btf/vmlinux", F_OK))

@@ -73,6 +73,51 @@ for p in json.load(sys.stdin):
         share = " = %.2f%% of a GETLINK round trip" % (100 * mean / getlink_ns) if p["name"] == "mg_netlink_send" else ""
         print("bpf %-20s calls %8d  mean %7.0f ns/call%s" % (p["name"], p["run_cnt"], mean, share))
 ' "$gm_off"
+
+# The name-resolution curve: per-call cost of a DELLINK by name of an untagged device that
+# exists, in a netns with 1, 100 and 4,000 devices (each with one altname; plus lo), in this
+# boot. Sent as uid 65534: the guard resolves the name in full (it runs before the kernel's
+# capability check), then the kernel refuses, so the device stays for the next call.
+for m in dummy; do modprobe -d "$(readlink -f "$ROOT/${BUILD:-build}/vm/$MG_KVER/root")" $m 2>/dev/null || modprobe $m 2>/dev/null; done
+prog_ns_cnt() {
+    bpftool prog show name mg_netlink_send -j | python3 -c '
+import json, sys
+d = json.load(sys.stdin); d = d if isinstance(d, list) else [d]
+print(sum(p.get("run_time_ns", 0) for p in d), sum(p.get("run_cnt", 0) for p in d))'
+}
+# One netns per size, measured in interleaved rounds (TCG on a shared machine moves 2-3x
+# between minutes): the median of the rounds per size, and the spread.
+ROUNDS_CURVE=${GUARD_BENCH_CURVE_ROUNDS:-5}
+SIZES=${GUARD_BENCH_CURVE:-1 100 4000}
+for n in $SIZES; do
+    ip netns add "c$n"
+    for i in $(seq 1 "$n"); do
+        if [ -e /sys/module/dummy ]; then echo "link add dev-$i type dummy"
+        else echo "link add dev-$i type veth peer name dev-p$i"; fi
+        echo "link property add dev dev-$i altname alternative-name-of-dev-$i"
+    done >/tmp/curve.batch
+    ip -n "c$n" -batch /tmp/curve.batch
+done
+for r in $(seq 1 "$ROUNDS_CURVE"); do
+    for n in $SIZES; do
+        # targets: 8 devices spread over the list (distinct buckets)
+        targets=$(for k in 1 2 3 4 5 6 7 8; do echo "dev-$(( (k * n + 7) / 8 ))"; done | sort -u | tr '\n' ' ')
+        sends=$(( ${GUARD_BENCH_CURVE_SENDS:-800} / $(echo $targets | wc -w) ))
+        # (no process substitution: the guest has no /dev/fd)
+        set -- $(prog_ns_cnt); t0=$1; c0=$2
+        for t in $targets; do
+            ip netns exec "c$n" setpriv --reuid=65534 --regid=65534 --clear-groups \
+                "$NLREQ" burst-del-name "$sends" "$t" >/dev/null
+        done
+        set -- $(prog_ns_cnt); t1=$1; c1=$2
+        echo "$(( (t1 - t0) / (c1 - c0) ))" >>"/tmp/curve.$n"
+    done
+done
+for n in $SIZES; do
+    devs=$(ip -n "c$n" -o link show | wc -l)
+    echo "curve: DELLINK by name, untagged device, $(printf %5d "$devs") devices (+ altnames): median $(median <"/tmp/curve.$n") ns/call (rounds: $(tr '\n' ' ' <"/tmp/curve.$n"))"
+    ip netns del "c$n"
+done
 guard_off
 sysctl -q kernel.bpf_stats_enabled=0
 echo "rounds $ROUNDS, getlink $GETLINK_N per round, churn $CHURN_N veth+macvtap create/delete per round"
