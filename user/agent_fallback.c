@@ -742,30 +742,35 @@ int agent_fallback_stats(struct agent *a, struct mg_stats *s)
 }
 
 /* The kernel's per-uid counts of requests that could not have deleted anything: one
- * summary record per entry (sender and reason) per second. */
+ * summary record per entry (sender and reason) per second. The keys are collected first
+ * and each taken once: a flood going on re-creates its entry at once, and restarting the
+ * iteration after each delete would summarise it again and again in one tick. */
+#define FB_FLOOD_MAX 4096
 void agent_fallback_flood(struct agent *a, bool discard)
 {
-	struct mg_flood_key key, next, *prev = NULL;
+	static struct mg_flood_key keys[FB_FLOOD_MAX];
+	struct mg_flood_key *prev = NULL;
 	struct mg_flood f;
-	int fd, n = 0;
+	int fd, n = 0, i;
 
 	if (!a->fb)
 		return;
 	fd = bpf_map__fd(a->fb->maps.mg_flood);
-	while (bpf_map_get_next_key(fd, prev, &next) == 0 && n++ < 4096) {
+	while (n < FB_FLOOD_MAX && bpf_map_get_next_key(fd, prev, &keys[n]) == 0) {
+		prev = &keys[n];
+		n++;
+	}
+	for (i = 0; i < n; i++) {
 		struct mg_event e = {};
+		const struct mg_flood_key *key = &keys[i];
 
-		key = next;
-		if (bpf_map_lookup_and_delete_elem(fd, &key, &f)) {
-			prev = &key;
+		if (bpf_map_lookup_and_delete_elem(fd, key, &f))
 			continue;
-		}
-		prev = NULL;   /* the entry is gone: start over */
 		if (discard || !f.count || (f.pid == (uint32_t)getpid() && a->fb_ignore))
 			continue;
 		e.ts_boot_ns = f.last_ns;
 		e.record = MG_REC_SUMMARY;
-		e.result = key.why == MG_FLOOD_NOT_PERMITTED ? MG_RES_NOT_PERMITTED : MG_RES_UNSEEN;
+		e.result = key->why == MG_FLOOD_NOT_PERMITTED ? MG_RES_NOT_PERMITTED : MG_RES_UNSEEN;
 		e.path = MG_PATH_NETLINK;
 		e.action = f.msg_type == RTM_DELLINK ? MG_ACT_DELETE : 0;
 		e.count = f.count > 0xffffffffull ? 0xffffffffu : (uint32_t)f.count;
@@ -773,7 +778,7 @@ void agent_fallback_flood(struct agent *a, bool discard)
 		e.pid = f.pid;
 		e.tid = f.tid;
 		e.ppid = f.ppid;
-		e.uid = key.uid;
+		e.uid = key->uid;
 		e.cgroup_id = f.cgroup_id;
 		e.req_netns_cookie = f.netns_cookie;
 		e.msg_type = f.msg_type;
