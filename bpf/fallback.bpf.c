@@ -261,8 +261,7 @@ static __always_inline int fb_scan(int fd, __u64 ubuf, __u64 ulen)
 		goto out;
 	}
 	mg_walk_batch(w, len);
-	if (w->unreadable && w->m.type == 0)
-		mg_report_unreadable(w, MG_HOW_UNPARSED);
+	mg_walk_finish(w);          /* an unreadable rest is flagged whatever was read before */
 	if (w->dels > w->found)
 		fb_flood(w, MG_FLOOD_UNRESOLVED, w->dels - w->found);
 out:

@@ -74,16 +74,7 @@ int BPF_PROG(mg_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
 	w->src.base = (__u64)skb->data;
 	w->src.len = len;
 	mg_walk_batch(w, len);       /* >= 128 MiB: more messages than bpf_loop walks: unreadable */
-	/* The rest of the send could not be read: it may hold link requests. Fail closed
-	 * while anything is guarded, whatever came before in this send or on this CPU. */
-	if (w->unreadable && !w->refused) {
-		__builtin_memset(&w->m, 0, sizeof(w->m));
-		__builtin_memset(w->req, 0, sizeof(w->req));
-		w->action = 0;
-		w->ident = 0;
-		w->msg_index = 0;
-		mg_report_unreadable(w, MG_HOW_UNPARSED);
-	}
+	mg_walk_finish(w);
 	if (w->refused)
 		verdict = -MG_EPERM;
 out:

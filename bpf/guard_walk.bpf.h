@@ -52,4 +52,19 @@ static __always_inline void mg_walk_batch(struct mg_walk *w, __u32 len)
 	}
 }
 
+/* After the walk: the rest of the send could not be read and may hold link requests.
+ * Fail closed while anything is guarded, whatever came before in this send or on this CPU
+ * (the report must not look like the last message read). */
+static __always_inline void mg_walk_finish(struct mg_walk *w)
+{
+	if (!w->unreadable || w->refused)
+		return;
+	__builtin_memset(&w->m, 0, sizeof(w->m));
+	__builtin_memset(w->req, 0, sizeof(w->req));
+	w->action = 0;
+	w->ident = 0;
+	w->msg_index = 0;
+	mg_report_unreadable(w, MG_HOW_UNPARSED);
+}
+
 #endif /* MG_GUARD_WALK_BPF_H */
