@@ -141,9 +141,10 @@ static __always_inline void mg_ioctl_socket(struct mg_walk *w, unsigned int cmd,
 	}
 	if (!w->req[0])
 		return;                     /* no such device: the kernel fails it */
+	/* A rename by ioctl is judged on the device itself only: unlike a netlink send, one
+	 * ioctl carries no later request that could find a lower device (or its veth peer)
+	 * under its new name before the guard sees it; the next request is judged then. */
 	mg_resolve_walk(w, 0);
-	if (w->ident && w->ident_dev && !w->refused)
-		mg_check_uppers(w, w->ident_dev);
 }
 
 /* TUNSETPERSIST 0 on a tun fd: its device (a persistent one) goes with its last queue. */
