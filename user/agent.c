@@ -444,6 +444,7 @@ int mg_agent_run(const struct mg_agent_opts *o)
 			}
 		}
 		ring_buffer__consume(a->rb);
+		agent_emit_flush(a);
 		fflush(stdout);
 		agent_clients_flush(a);
 		if (pfd[2].revents & (POLLIN | POLLERR))
@@ -469,6 +470,8 @@ int mg_agent_run(const struct mg_agent_opts *o)
 			agent_fallback_tick(a);
 			last = now;
 		}
+		agent_emit_flush(a);   /* what the rest of the pass emitted (fallback, lost) */
+		fflush(stdout);
 	}
 	ring_buffer__consume(a->rb);
 	check_kernel_lost(a);
@@ -476,6 +479,8 @@ int mg_agent_run(const struct mg_agent_opts *o)
 		agent_fallback_expire(a, true);
 		agent_fallback_flood(a, false);
 	}
+	agent_emit_flush(a);
+	fflush(stdout);
 out:
 	mg_aj_close(&a->aj, rc ? "error" : "stopped");
 	if (a->rb)

@@ -1,5 +1,8 @@
-/* Where every event the agent sees goes, in this order: the journal (a deny is
- * fdatasync'd before it is reported), stdout, then each `monitor` client. */
+/* Where every event the agent sees goes, in this order: the journal, then (once the
+ * records of the batch are on stable storage when it holds a deny) stdout and each
+ * `monitor` client. Events are reported in batches (up to MG_EMIT_BATCH, and whatever
+ * one pass of the poll loop brought): a burst of refusals costs one fdatasync per batch,
+ * not one per refusal, and a deny is still never reported before it is synced. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,27 +21,54 @@ void agent_log(void *ctx, const char *fmt, ...)
 	mg_log("%s", msg);
 }
 
-void agent_emit(struct agent *a, const struct mg_event *e)
+void agent_emit_flush(struct agent *a)
 {
-	struct mg_wire w = { .kind = MG_WIRE_EVENT };
-	struct mg_teardown td;
-
-	a->events_seen++;
-	if (e->teardown[0])
-		memcpy(w.teardown, e->teardown, sizeof(w.teardown));   /* named by the kernel */
-	else if (e->verdict != MG_V_GONE &&
-		 mg_teardown_find(a->td_fd, e->pid, e->tid, e->ts_boot_ns, &td))
-		memcpy(w.teardown, td.domain, sizeof(w.teardown));
-	mg_aj_event(&a->aj, e, w.teardown);   /* a deny is fdatasync'd before it is reported */
-	mg_event_print_td(stdout, e, w.teardown, a->json);
-	w.ev = *e;
-	agent_clients_forward(a, &w);
+	if (!a->nbatch)
+		return;
+	a->batches++;
+	if (a->batch_sync) {
+		mg_aj_commit(&a->aj);   /* a failure is counted and said by the journal */
+		a->batch_syncs++;
+	}
+	for (unsigned i = 0; i < a->nbatch; i++) {
+		mg_event_print_td(stdout, &a->batch[i].ev, a->batch[i].teardown, a->json);
+		agent_clients_forward(a, &a->batch[i]);
+	}
+	a->nbatch = 0;
+	a->batch_sync = false;
 }
 
+static struct mg_wire *batch_slot(struct agent *a)
+{
+	if (a->nbatch == MG_EMIT_BATCH)
+		agent_emit_flush(a);
+	return memset(&a->batch[a->nbatch++], 0, sizeof(a->batch[0]));
+}
+
+void agent_emit(struct agent *a, const struct mg_event *e)
+{
+	struct mg_wire *w = batch_slot(a);
+	struct mg_teardown td;
+
+	w->kind = MG_WIRE_EVENT;
+	a->events_seen++;
+	if (e->teardown[0])
+		memcpy(w->teardown, e->teardown, sizeof(w->teardown));   /* named by the kernel */
+	else if (e->verdict != MG_V_GONE &&
+		 mg_teardown_find(a->td_fd, e->pid, e->tid, e->ts_boot_ns, &td))
+		memcpy(w->teardown, td.domain, sizeof(w->teardown));
+	if (mg_aj_event(&a->aj, e, w->teardown))
+		a->batch_sync = true;   /* a deny: synced before the batch is reported */
+	w->ev = *e;
+}
+
+/* Rare: reported at once, after the events before it (its text can be longer than the
+ * wire's `where`, which clients get cut). */
 void agent_emit_lost(struct agent *a, unsigned long long n, const char *where)
 {
 	struct mg_wire w = { .kind = MG_WIRE_LOST, .lost = n };
 
+	agent_emit_flush(a);
 	mg_aj_lost(&a->aj, n, where);
 	mg_print_lost(stdout, n, where, a->json);
 	mg_strlcpy(w.where, where, sizeof(w.where));

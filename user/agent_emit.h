@@ -7,5 +7,8 @@
 void agent_log(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void agent_emit(struct agent *a, const struct mg_event *e);
 void agent_emit_lost(struct agent *a, unsigned long long n, const char *where);
+/* Reports the batch (stdout, clients), after one fdatasync when it holds a deny. The poll
+ * loop calls it once per pass and before the agent stops. */
+void agent_emit_flush(struct agent *a);
 
 #endif

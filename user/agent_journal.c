@@ -194,7 +194,7 @@ void mg_aj_would_refuse(struct mg_agent_journal *aj)
 
 /* teardown: the domain whose teardown made the request (kernel-named or from the hook's
  * window), or NULL/"" */
-void mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const char *teardown)
+bool mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const char *teardown)
 {
 	uint64_t ts = 0;
 	json_object *o;
@@ -206,7 +206,7 @@ void mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const ch
 	else if (e->verdict == MG_V_AUDIT)
 		aj->would_refuse++;
 	if (!aj->on)
-		return;
+		return false;
 	journal_reopen(aj);   /* the record needs the host and boot id of an open journal */
 	o = mg_jlog_event(&aj->l, e, &ts);
 	if (teardown && teardown[0]) {
@@ -214,8 +214,21 @@ void mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const ch
 		mg_strlcpy(td, teardown, sizeof(td));
 		json_object_object_add(o, "teardown_domain", json_object_new_string(td));
 	}
-	put(aj, o, MG_JT_VERDICT, e->verdict, ts,
-	    e->verdict == MG_V_DENY ? MG_JA_SYNC : 0);
+	/* a deny is synced by mg_aj_commit before it is reported, with the rest of its batch */
+	put(aj, o, MG_JT_VERDICT, e->verdict, ts, 0);
+	return e->verdict == MG_V_DENY && aj->open;
+}
+
+int mg_aj_commit(struct mg_agent_journal *aj)
+{
+	if (!aj->open || !aj->l.j.dirty)
+		return 0;
+	if (mg_journal_flush(&aj->l.j)) {
+		lost_record(aj, "fdatasync failed");
+		return -1;
+	}
+	aj->dirty_since_ns = 0;
+	return 0;
 }
 
 void mg_aj_lost(struct mg_agent_journal *aj, unsigned long long n, const char *where)

@@ -53,7 +53,12 @@ void mg_aj_agent_event(struct mg_agent_journal *aj, const char *event, const cha
 void mg_aj_would_refuse(struct mg_agent_journal *aj);
 /* The configuration changed (reload): the Prometheus file and the journald copy. */
 void mg_aj_reconfigure(struct mg_agent_journal *aj);
-void mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const char *teardown);
+/* Appends the event's record. Returns true when it is a deny: it must reach stable
+ * storage (mg_aj_commit) before it is reported; the agent commits a batch of them with one
+ * fdatasync (agent_emit.c). */
+bool mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const char *teardown);
+/* fdatasync of everything appended so far (the batch's denies); 0 or -1 */
+int mg_aj_commit(struct mg_agent_journal *aj);
 void mg_aj_lost(struct mg_agent_journal *aj, unsigned long long n, const char *where);
 void mg_aj_linkmsg(struct mg_agent_journal *aj, const struct nlmsghdr *nh);
 void mg_aj_tick(struct mg_agent_journal *aj);

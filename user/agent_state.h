@@ -20,6 +20,8 @@
 
 /* monitor clients at once; when full the idlest one is evicted (and told why) */
 #define MAX_CLIENTS  128
+/* Events reported per batch (agent_emit.c): one journal fdatasync for the batch's denies. */
+#define MG_EMIT_BATCH 256
 #define MAX_PENDING  256
 #define FB_SENDERS   512              /* recent request records kept for the join */
 #define FB_WINDOW_NS 3000000000ull
@@ -97,6 +99,11 @@ struct agent {
 	char conf_problem[300];         /* the last reload's problem ("" none) */
 	unsigned mode;                  /* the guard's mode, read every second */
 	unsigned long long guarded;     /* tagged links, counted every second */
+	/* agent_emit.c: events reported after their batch's denies are synced */
+	struct mg_wire batch[MG_EMIT_BATCH];
+	unsigned nbatch;
+	bool batch_sync;                /* a deny in the batch: one fdatasync first */
+	unsigned long long batches, batch_syncs;
 	/* agent_clients.c */
 	int listen_fd;
 	int clients[MAX_CLIENTS];

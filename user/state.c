@@ -263,6 +263,11 @@ static struct guard_bpf *open_skel(const struct btf *vmlinux, bool want_lsm)
 
 	if (!skel)
 		return NULL;
+	/* the event ring: a burst waits there while the agent drains it; 16 MiB holds
+	 * ~36,000 records of 456 bytes, so a burst of 20,000 refusals loses nothing even
+	 * while the agent is busy (the map's own 4 MiB held ~9,300). A pinned ring from an
+	 * earlier agent keeps its size until the next fresh load. */
+	bpf_map__set_max_entries(skel->maps.mg_events, MG_EVENTS_RING_BYTES);
 	notify = kernel_has_func(vmlinux, "unregister_netdevice_many_notify");
 	bpf_program__set_autoload(skel->progs.mg_netlink_send, want_lsm);
 	bpf_program__set_autoload(skel->progs.mg_unreg_notify, want_lsm && notify);

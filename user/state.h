@@ -9,6 +9,10 @@
 #include "paths.h"
 #include "util.h"
 
+/* Size of the event ring buffer the agent creates (bpf/maps.bpf.h says 4 MiB; state.c
+ * sets this before a fresh load): room for a burst of ~36,000 records. */
+#define MG_EVENTS_RING_BYTES (16u << 20)
+
 struct guard_bpf;
 
 /* What the kernel can do, found by looking (BTF, lsm list) and by trying. */
