@@ -701,6 +701,8 @@ void agent_links_recv(struct agent *a)
 		fb_resync(a);
 }
 
+#define MG_NL_RCVBUF (32 << 20)
+
 int agent_links_subscribe(struct agent *a)
 {
 	const char *rb = getenv("MG_TEST_NL_RCVBUF");   /* test knob: force overflows */
@@ -726,9 +728,16 @@ int agent_links_subscribe(struct agent *a)
 		       sizeof(one)))
 		mg_warn("rtnetlink: NETLINK_LISTEN_ALL_NSID: %s: deletions in other netns are not "
 			"seen", strerror(errno));
-	if (rb && *rb) {
-		int v = atoi(rb);
-		setsockopt(nl_socket_get_fd(a->nl), SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v));
+	{
+		/* A burst of deletions (a netns or a group going away, a host stopping many
+		 * guests) queues one notification of ~1.5 KB per link while the agent is busy:
+		 * the default buffer (rmem_default, ~200 KB) overflowed at ~100, after which
+		 * everything until the resync is only counted as lost. 32 MiB (the kernel
+		 * doubles it) holds a burst of ~20,000; the memory is used only while a burst
+		 * waits. The test knob forces overflows. */
+		int v = rb && *rb ? atoi(rb) : MG_NL_RCVBUF;
+		if (setsockopt(nl_socket_get_fd(a->nl), SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)))
+			setsockopt(nl_socket_get_fd(a->nl), SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
 	}
 	nl_socket_set_nonblocking(a->nl);
 	if (!a->kernel_monitor && a->links)
