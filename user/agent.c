@@ -456,6 +456,7 @@ int mg_agent_run(const struct mg_agent_opts *o)
 		agent_newlinks_check(a);
 		agent_clients_reap(a, pfd + 5);
 		check_kernel_lost(a);
+		agent_emit_flush(a);   /* the journal lock is not held across the group commit */
 		mg_aj_tick(&a->aj);
 		watchdog_ping(a);
 		clock_gettime(CLOCK_MONOTONIC, &now);

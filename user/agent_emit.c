@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include "agent_clients.h"
 #include "agent_emit.h"
 
@@ -26,6 +27,7 @@ void agent_emit_flush(struct agent *a)
 	if (!a->nbatch)
 		return;
 	a->batches++;
+	mg_aj_release(&a->aj);
 	if (a->batch_sync) {
 		mg_aj_commit(&a->aj);   /* a failure is counted and said by the journal */
 		a->batch_syncs++;
@@ -36,6 +38,33 @@ void agent_emit_flush(struct agent *a)
 	}
 	a->nbatch = 0;
 	a->batch_sync = false;
+}
+
+/* mg_teardown_find with the map read once per thread and batch: a burst comes from one
+ * thread, and each event is still checked against the windows as they were read. */
+static bool teardown_of(struct agent *a, const struct mg_event *e, struct mg_teardown *td)
+{
+	if (a->td_fd < 0)
+		return false;
+	if (a->nbatch == 1 || a->td_pid != e->pid || a->td_tid != e->tid) {
+		__u32 keys[2] = { e->tid, e->pid };
+
+		a->td_pid = e->pid;
+		a->td_tid = e->tid;
+		for (int i = 0; i < 2; i++)
+			a->td_have[i] = bpf_map_lookup_elem(a->td_fd, &keys[i], &a->td_cached[i]) == 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		const struct mg_teardown *t = &a->td_cached[i];
+
+		if (!a->td_have[i] || t->tgid != e->pid || (t->tid && t->tid != e->tid))
+			continue;
+		if (e->ts_boot_ns < t->since_ns || (t->until_ns && e->ts_boot_ns > t->until_ns))
+			continue;
+		*td = *t;
+		return true;
+	}
+	return false;
 }
 
 static struct mg_wire *batch_slot(struct agent *a)
@@ -51,11 +80,12 @@ void agent_emit(struct agent *a, const struct mg_event *e)
 	struct mg_teardown td;
 
 	w->kind = MG_WIRE_EVENT;
+	if (a->nbatch == 1)
+		mg_aj_hold(&a->aj);   /* the batch's records: one lock, one state update */
 	a->events_seen++;
 	if (e->teardown[0])
 		memcpy(w->teardown, e->teardown, sizeof(w->teardown));   /* named by the kernel */
-	else if (e->verdict != MG_V_GONE &&
-		 mg_teardown_find(a->td_fd, e->pid, e->tid, e->ts_boot_ns, &td))
+	else if (e->verdict != MG_V_GONE && teardown_of(a, e, &td))
 		memcpy(w->teardown, td.domain, sizeof(w->teardown));
 	if (mg_aj_event(&a->aj, e, w->teardown))
 		a->batch_sync = true;   /* a deny: synced before the batch is reported */

@@ -219,6 +219,19 @@ bool mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const ch
 	return e->verdict == MG_V_DENY && aj->open;
 }
 
+void mg_aj_hold(struct mg_agent_journal *aj)
+{
+	/* a failure is harmless: each append then locks for itself */
+	if (aj->on && journal_reopen(aj) == 0)
+		mg_journal_hold(&aj->l.j, NULL, 0);
+}
+
+void mg_aj_release(struct mg_agent_journal *aj)
+{
+	if (aj->open)
+		mg_journal_release(&aj->l.j);
+}
+
 int mg_aj_commit(struct mg_agent_journal *aj)
 {
 	if (!aj->open || !aj->l.j.dirty)

@@ -59,6 +59,10 @@ void mg_aj_reconfigure(struct mg_agent_journal *aj);
 bool mg_aj_event(struct mg_agent_journal *aj, const struct mg_event *e, const char *teardown);
 /* fdatasync of everything appended so far (the batch's denies); 0 or -1 */
 int mg_aj_commit(struct mg_agent_journal *aj);
+/* A batch's records under one journal lock (mg_journal_hold): hold before the first,
+ * release before the batch is committed and reported. */
+void mg_aj_hold(struct mg_agent_journal *aj);
+void mg_aj_release(struct mg_agent_journal *aj);
 void mg_aj_lost(struct mg_agent_journal *aj, unsigned long long n, const char *where);
 void mg_aj_linkmsg(struct mg_agent_journal *aj, const struct nlmsghdr *nh);
 void mg_aj_tick(struct mg_agent_journal *aj);

@@ -104,6 +104,9 @@ struct agent {
 	unsigned nbatch;
 	bool batch_sync;                /* a deny in the batch: one fdatasync first */
 	unsigned long long batches, batch_syncs;
+	uint32_t td_pid, td_tid;        /* the batch's last teardown lookup (keys tid, pid) */
+	bool td_have[2];
+	struct mg_teardown td_cached[2];
 	/* agent_clients.c */
 	int listen_fd;
 	int clients[MAX_CLIENTS];

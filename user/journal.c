@@ -371,9 +371,9 @@ int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uin
 			return -1;
 		}
 	}
-	if (lock(j, err, errsz))
+	if (!j->held && lock(j, err, errsz))
 		goto out;
-	if (sync_locked(j, err, errsz))
+	if (!j->held && sync_locked(j, err, errsz))
 		goto unlock;
 	h.seq = j->last_seq + 1;
 	h.len = (uint32_t)len;
@@ -405,7 +405,8 @@ int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uin
 	}
 	j->end += reclen;
 	j->last_seq = h.seq;
-	state_write(j);
+	if (!j->held)
+		state_write(j);   /* held: once, at release */
 	if (flags & MG_JA_SYNC) {
 		if (fdatasync(j->segfd)) {
 			mg_seterr(err, errsz, "%s: fdatasync: %s", j->dir, strerror(errno));
@@ -422,11 +423,39 @@ int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uin
 		*seq_out = h.seq;
 	rc = 0;
 unlock:
-	unlock(j);
+	if (!j->held)
+		unlock(j);
 out:
 	if (rec != stackbuf)
 		free(rec);
 	return rc;
+}
+
+int mg_journal_hold(struct mg_journal *j, char *err, size_t errsz)
+{
+	if (j->held)
+		return 0;
+	if (j->lockfd < 0) {
+		mg_seterr(err, errsz, "journal not open");
+		return -1;
+	}
+	if (lock(j, err, errsz))
+		return -1;
+	if (sync_locked(j, err, errsz)) {
+		unlock(j);
+		return -1;
+	}
+	j->held = true;
+	return 0;
+}
+
+void mg_journal_release(struct mg_journal *j)
+{
+	if (!j->held)
+		return;
+	j->held = false;
+	state_write(j);
+	unlock(j);
 }
 
 int mg_journal_flush(struct mg_journal *j)
@@ -493,6 +522,7 @@ int mg_journal_commit_shared(struct mg_journal *j)
 
 void mg_journal_close(struct mg_journal *j)
 {
+	mg_journal_release(j);
 	/* no flush here: a one-shot writer that appended without MG_JA_SYNC left the sync to
 	 * the committer; long-lived writers flush (or append with MG_JA_SYNC) before */
 	if (j->committerfd >= 0)

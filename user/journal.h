@@ -123,6 +123,7 @@ struct mg_journal {
 	uint64_t appended, bytes, syncs, rotations, deleted_segments;
 	int committerfd;             /* DIR/committer, flock'd by the committing writer */
 	uint64_t synced_seg, synced_end;
+	bool held;                   /* mg_journal_hold: the lock is ours across appends */
 };
 
 #define MG_JA_SYNC 1u            /* fdatasync before returning */
@@ -136,6 +137,12 @@ int mg_journal_open(struct mg_journal *j, const struct mg_journal_opts *o, char 
 int mg_journal_append(struct mg_journal *j, unsigned type, unsigned verdict, uint64_t ts_ns,
 		      const void *payload, size_t len, unsigned flags, uint64_t *seq_out,
 		      char *err, size_t errsz);
+/* A batch of appends under one lock (the agent's burst of events): hold takes the lock and
+ * catches up with other writers once, each append is then one write(2), release writes
+ * the shared state and unlocks. Other writers wait meanwhile; a holder that dies leaves
+ * its records to the next holder's recovery (written, state not updated). 0 or -1. */
+int mg_journal_hold(struct mg_journal *j, char *err, size_t errsz);
+void mg_journal_release(struct mg_journal *j);
 /* fdatasync when something was written without MG_JA_SYNC since the last flush. */
 int mg_journal_flush(struct mg_journal *j);
 void mg_journal_close(struct mg_journal *j);   /* does not sync: flush first if needed */

@@ -34,7 +34,7 @@ grep -q "agent running" "$T/agent.log" || { echo "agent did not start: $(tail -n
 MON=$!
 sleep 0.5
 ip link add evd0 type veth peer name evd1 || { echo "cannot create the lower veth"; exit 1; }
-printf '%-7s %9s %9s %7s %12s %10s\n' burst received lost "secs" "events/s" "journal"
+printf '%-7s %9s %9s %7s %12s %10s %s\n' burst received lost "secs" "events/s" "journal" "(ip link del: secs)"
 for n in $SIZES; do
     for i in $(seq 1 "$n"); do echo "link add link evd0 name ev$i group 91 type macvlan mode bridge"; done >"$T/batch"
     ip -batch "$T/batch" || { echo "cannot create $n macvlans"; exit 1; }
@@ -42,6 +42,7 @@ for n in $SIZES; do
     mark=$(grep -c . "$T/events.jsonl"); jbefore=$("$MG" journal -j 2>/dev/null | grep -c '"result":"deleted"')
     t0=$EPOCHREALTIME
     ip link del group 91
+    tip=$EPOCHREALTIME
     got=0; lost=0
     for _ in $(seq 1 6000); do
         tail -n +$((mark + 1)) "$T/events.jsonl" >"$T/after"
@@ -53,7 +54,7 @@ for n in $SIZES; do
     t1=$EPOCHREALTIME
     j=$(( $("$MG" journal -j 2>/dev/null | grep -c '"result":"deleted"') - jbefore ))
     secs=$(awk "BEGIN{printf \"%.2f\", $t1 - $t0}")
-    printf '%-7s %9s %9s %7s %12s %10s%s\n' "$n" "$got" "${lost:-0}" "$secs" \
-        "$(awk "BEGIN{printf \"%.0f\", $got / ($t1 - $t0)}")" "$j" \
+    printf '%-7s %9s %9s %7s %12s %10s %s%s\n' "$n" "$got" "${lost:-0}" "$secs" \
+        "$(awk "BEGIN{printf \"%.0f\", $got / ($t1 - $t0)}")" "$j" "($(awk "BEGIN{printf \"%.2f\", $tip - $t0}"))" \
         "$([ $((got + ${lost:-0})) -eq "$n" ] || echo "  (received + lost != $n)")"
 done

@@ -8,9 +8,9 @@ MG="$ROOT/${BUILD:-build}/macvguard"
 NLREQ="$ROOT/${BUILD:-build}/tests/nlreq"
 HOLD="$ROOT/${BUILD:-build}/tests/holdtap"
 OUT=${MG_RESULTS:?}
-N=${MON_BENCH_EVENTS:-10000}
-ROUNDS=${MON_BENCH_ROUNDS:-10}
-PAIRS=${MON_BENCH_PAIRS:-60}
+N=${1:-${MON_BENCH_EVENTS:-10000}}   # arguments: the guest gets no environment (vm.sh run K SCRIPT N ROUNDS PAIRS)
+ROUNDS=${2:-${MON_BENCH_ROUNDS:-10}}
+PAIRS=${3:-${MON_BENCH_PAIRS:-60}}
 
 # Agent output and the client's records go to tmpfs (the results share is 9p: slow under
 # TCG, it would measure the file system); copied to the results at the end.

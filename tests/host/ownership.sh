@@ -83,6 +83,15 @@ echo "$P1" >"$SD/d3.pid"
 MACVGUARD_STATUS_DIR=$SD "$MG" hook qemu d3 started begin - <"$T/d3.xml"
 [ "$(links_field mvt0 owner_domain)" = d1 ] && ok "another domain naming a live domain's link does not take it over" || notok "no takeover" "$(links_field mvt0 owner_domain)"
 
+# a link is found by its own name only: an altname of another link is not that link
+ip link property add dev mvt0 altname alt-mvt0 2>/dev/null
+status_xml d4 0 running alt-mvt0 | sed 's/<domstatus[^>]*>//; s/<\/domstatus>//; s/<name>d2/<name>d4/' >"$T/d4.xml"
+echo "$P1" >"$SD/d4.pid"
+MACVGUARD_STATUS_DIR=$SD "$MGH" hook qemu d4 started begin - <"$T/d4.xml"
+[ "$(links_field mvt0 owner_domain)" = d1 ] && ! "$MG" -j links | grep -q '"owner_domain":"d4"' &&
+    ok "hook started naming another link's altname tags nothing" || notok "altname not a link name" "$("$MG" -j links)"
+ip link property del dev mvt0 altname alt-mvt0 2>/dev/null
+
 # stopped/release record a teardown window (the hook's parent = this shell)
 "$MG" hook qemu d2 stopped end - </dev/null
 n=$(bpftool map dump pinned /sys/fs/bpf/macvguard/mg_teardown 2>/dev/null | grep -c -E '^64 32 00 |"d2"')

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -175,6 +176,63 @@ static void test_basic(void)
 	CHECK(append_str(&j, "{}", 0, &seq) == 0 && seq == 12, "seq without state %" PRIu64, seq);
 	mg_journal_close(&j);
 	okline("append/read 10 records, sequence continues across reopen and without the state hint; oversized record refused", f);
+}
+
+/* A batch under one lock (the agent's bursts): other writers wait for the release and
+ * continue the sequence; a holder that dies without releasing leaves its records to the
+ * next writer's recovery. */
+static void test_hold(void)
+{
+	char dir[512], err[256], lk[600];
+	struct mg_journal j, k;
+	struct mg_jscan_stats st;
+	uint64_t seq = 0;
+	int f = failed, fd;
+	pid_t pid;
+
+	mkdir_fresh(dir, sizeof(dir), "hold");
+	struct mg_journal_opts o = { .dir = dir };
+	snprintf(lk, sizeof(lk), "%s/lock", dir);
+	CHECK(mg_journal_open(&j, &o, err, sizeof(err)) == 0, "open: %s", err);
+	CHECK(append_str(&j, "{\"before\":1}", 0, &seq) == 0 && seq == 1, "first append");
+	CHECK(mg_journal_hold(&j, err, sizeof(err)) == 0, "hold: %s", err);
+	for (int i = 0; i < 5; i++)
+		CHECK(append_str(&j, "{\"held\":1}", 0, &seq) == 0 && seq == (uint64_t)i + 2,
+		      "held append seq %" PRIu64, seq);
+	fd = open(lk, O_RDONLY);
+	CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK,
+	      "another writer waits while the batch holds the lock");
+	mg_journal_release(&j);
+	CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "the lock is free after release");
+	if (fd >= 0)
+		close(fd);
+	CHECK(mg_journal_open(&k, &o, err, sizeof(err)) == 0, "second writer: %s", err);
+	CHECK(append_str(&k, "{\"other\":1}", 0, &seq) == 0 && seq == 7,
+	      "another writer continues the sequence after release: %" PRIu64, seq);
+	mg_journal_close(&k);
+	/* a holder that dies mid-batch (no release: state not written) */
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct mg_journal c;
+		uint64_t s2;
+		if (mg_journal_open(&c, &o, err, sizeof(err)) || mg_journal_hold(&c, err, sizeof(err)))
+			_exit(1);
+		for (int i = 0; i < 3; i++)
+			if (append_str(&c, "{\"dies\":1}", 0, &s2))
+				_exit(1);
+		_exit(0);
+	}
+	int wst = 0;
+	waitpid(pid, &wst, 0);
+	CHECK(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "child holder");
+	CHECK(append_str(&j, "{\"after\":1}", 0, &seq) == 0 && seq == 11,
+	      "after a holder died mid-batch the sequence goes on: %" PRIu64, seq);
+	mg_journal_close(&j);
+	scan_dir(dir, &C, &st);
+	CHECK(st.records == 11 && st.corrupt == 0 && st.torn_bytes == 0, "11 records, got %" PRIu64,
+	      st.records);
+	okline("batch under one lock: others wait, the sequence continues after release and after a holder died mid-batch", f);
 }
 
 /* Cut the journal at every byte offset inside its last record. */
@@ -611,6 +669,7 @@ int main(int argc, char **argv)
 	}
 	test_crc();
 	test_basic();
+	test_hold();
 	test_torn();
 	test_flip();
 	test_concurrent();
