@@ -63,19 +63,35 @@ static void check_owners(struct agent *a)
 {
 	struct mg_link_key key, next, *prev = NULL;
 	struct mg_tag tag;
+	/* owners seen alive in this pass: a domain's links share one QEMU, so 1,000 tags
+	 * cost a /proc read per owner, not per tag */
+	struct { uint32_t pid; uint64_t start; } alive[64];
+	unsigned nalive = 0, i;
+	unsigned long long n = 0;
 
 	while (bpf_map_get_next_key(a->st.guarded_fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
+		n++;
 		if (bpf_map_lookup_elem(a->st.guarded_fd, &key, &tag))
 			continue;
 		if (tag.flags & MG_TAG_OWNER_GONE)
 			continue;
+		for (i = 0; i < nalive; i++)
+			if (alive[i].pid == tag.owner_pid && alive[i].start == tag.owner_start)
+				break;
+		if (i < nalive)
+			continue;
 		if (!mg_proc_alive(tag.owner_pid, tag.owner_start)) {
 			tag.flags |= MG_TAG_OWNER_GONE;
 			bpf_map_update_elem(a->st.guarded_fd, &key, &tag, BPF_EXIST);
+		} else if (nalive < MG_ARRAY_SIZE(alive)) {
+			alive[nalive].pid = tag.owner_pid;
+			alive[nalive++].start = tag.owner_start;
 		}
 	}
+	a->guarded = n;          /* the walk counted the tags: refresh_state need not again */
+	a->guarded_fresh = true;
 }
 
 /* Tagged links in the guard's map. */
@@ -158,7 +174,9 @@ static void refresh_state(struct agent *a, bool force, bool ready)
 
 	if (mg_config_get(a->st.config_fd, &cfg) == 0)
 		a->mode = cfg.mode;
-	a->guarded = count_guarded(a->st.guarded_fd);
+	if (!a->guarded_fresh)
+		a->guarded = count_guarded(a->st.guarded_fd);
+	a->guarded_fresh = false;
 	enf = state_line(a, line, sizeof(line), cause, sizeof(cause), remedy, sizeof(remedy));
 	a->aj.g.enforcing = enf;
 	a->aj.g.lsm = a->st.enforcing;

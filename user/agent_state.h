@@ -99,6 +99,7 @@ struct agent {
 	char conf_problem[300];         /* the last reload's problem ("" none) */
 	unsigned mode;                  /* the guard's mode, read every second */
 	unsigned long long guarded;     /* tagged links, counted every second */
+	bool guarded_fresh;             /* check_owners just counted them */
 	/* agent_emit.c: events reported after their batch's denies are synced */
 	struct mg_wire batch[MG_EMIT_BATCH];
 	unsigned nbatch;
