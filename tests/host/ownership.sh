@@ -87,7 +87,7 @@ MACVGUARD_STATUS_DIR=$SD "$MG" hook qemu d3 started begin - <"$T/d3.xml"
 ip link property add dev mvt0 altname alt-mvt0 2>/dev/null
 status_xml d4 0 running alt-mvt0 | sed 's/<domstatus[^>]*>//; s/<\/domstatus>//; s/<name>d2/<name>d4/' >"$T/d4.xml"
 echo "$P1" >"$SD/d4.pid"
-MACVGUARD_STATUS_DIR=$SD "$MGH" hook qemu d4 started begin - <"$T/d4.xml"
+MACVGUARD_STATUS_DIR=$SD "$MG" hook qemu d4 started begin - <"$T/d4.xml"
 [ "$(links_field mvt0 owner_domain)" = d1 ] && ! "$MG" -j links | grep -q '"owner_domain":"d4"' &&
     ok "hook started naming another link's altname tags nothing" || notok "altname not a link name" "$("$MG" -j links)"
 ip link property del dev mvt0 altname alt-mvt0 2>/dev/null
