@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Creation claims: a link a libvirt domain's start creates is guarded from the request
+ * that creates it (docs/libvirt.md). Called by lsm/netlink_send (guard_request.bpf.c)
+ * after the walk allowed the send: when the sending thread has an open start window
+ * (mg_start, written by `macvguard hook` at prepare/start begin), every RTM_NEWLINK with
+ * NLM_F_CREATE and an IFLA_IFNAME in the batch claims that name in the sender's netns for
+ * the window's domain (mg_claims). libvirt chooses macvtap/macvlan names itself and passes
+ * them, so the name is known before the device exists.
+ *
+ * A live claim of another window is never replaced: the second domain whose create of the
+ * same name fails with EEXIST must not take the first one's device over. A claim whose
+ * window closed, aged out or was replaced is dead and may be.
+ */
+#include "start_claims.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define MG_NLM_F_CREATE 0x400
+
+/* One RTM_NEWLINK|NLM_F_CREATE at w->msg_off: claim its name (own frame: the parse state
+ * is big). */
+__noinline int mg_start_claim_msg(struct mg_walk *w, __u32 len)
+{
+	struct mg_attr_walk aw = {};
+	struct mg_claim_key ck = {};
+	struct mg_claim c = {}, *old;
+	struct mg_start *win, *owin;
+	__u64 now;
+	__u32 k;
+
+	if (!w)
+		return 0;
+	aw.src = w->src;
+	mg_parse_link(&aw, w->msg_off, len, MG_RTM_NEWLINK);
+	/* by index it changes an existing device; into another netns it is not created here */
+	if (aw.m.status != MG_PARSE_OK || !aw.m.has_ifname || !aw.m.ifname[0] ||
+	    aw.m.ifindex > 0 || aw.m.has_netns || aw.m.has_target_netnsid)
+		return 0;
+	k = w->tid;
+	win = bpf_map_lookup_elem(&mg_start, &k);
+	now = bpf_ktime_get_boot_ns();
+	if (!win || win->tgid != w->tgid || win->tid != w->tid || now < win->since_ns ||
+	    now - win->since_ns >= MG_START_WINDOW_MAX_NS)
+		return 0;
+	ck.netns_cookie = w->req_cookie;
+	__builtin_memcpy(ck.name, aw.m.ifname, sizeof(ck.name));
+	old = bpf_map_lookup_elem(&mg_claims, &ck);
+	if (old) {
+		k = old->tid;
+		owin = bpf_map_lookup_elem(&mg_start, &k);
+		if (mg_claim_window_live(old, owin, now))
+			return 0;           /* live: its own (a retry) or another domain's */
+	}
+	__builtin_memcpy(c.domain, win->domain, sizeof(c.domain));
+	c.since_ns = now;
+	c.window_ns = win->since_ns;
+	c.tgid = w->tgid;
+	c.tid = w->tid;
+	c.ifindex_base = BPF_CORE_READ((struct net *)w->net, ifindex);
+	bpf_map_update_elem(&mg_claims, &ck, &c, BPF_ANY);
+	return 0;
+}
+
+static long mg_start_step(__u32 i, void *ctx)
+{
+	struct mg_walk *w = *(struct mg_walk **)ctx;
+	struct mg_msghdr h = {};
+	__u32 next = 0;
+
+	if (mg_msg_at(&w->src, w->msg_off, &h, &next) != MG_MSG_OK)
+		return 1;
+	if (h.type == MG_RTM_NEWLINK && (h.flags & MG_NLM_F_REQUEST) &&
+	    (h.flags & MG_NLM_F_CREATE))
+		mg_start_claim_msg(w, h.len);
+	w->msg_off = next;
+	return 0;
+}
+
+__noinline int mg_start_record(struct mg_walk *w, __u32 len)
+{
+	struct mg_walk *wp = w;
+	__u32 k, iters;
+
+	if (!w)
+		return 0;
+	k = w->tid;
+	if (!bpf_map_lookup_elem(&mg_start, &k))
+		return 0;                   /* the common case: not a starting domain's thread */
+	iters = len / MG_NLMSG_HDRLEN + 1;
+	if (iters > MG_LOOP_MAX)
+		return 0;
+	w->msg_off = 0;
+	bpf_loop(iters, mg_start_step, &wp, 0);
+	return 0;
+}
