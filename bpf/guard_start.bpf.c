@@ -18,25 +18,31 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define MG_NLM_F_CREATE 0x400
 
+
 /* One RTM_NEWLINK|NLM_F_CREATE at w->msg_off: claim its name (own frame: the parse state
- * is big). */
+ * is big; the claim reuses its memory, as 6.1 counts 512 bytes of stack over the whole
+ * chain lsm/netlink_send -> mg_start_record -> mg_start_step -> here -> mg_attr_step). */
 __noinline int mg_start_claim_msg(struct mg_walk *w, __u32 len)
 {
-	struct mg_attr_walk aw = {};
+	union {
+		struct mg_attr_walk aw;
+		struct mg_claim c;
+	} u = {};
 	struct mg_claim_key ck = {};
-	struct mg_claim c = {}, *old;
 	struct mg_start *win, *owin;
-	__u64 now;
+	struct mg_claim *old;
+	__u64 now, net;
 	__u32 k;
 
 	if (!w)
 		return 0;
-	aw.src = w->src;
-	mg_parse_link(&aw, w->msg_off, len, MG_RTM_NEWLINK);
+	u.aw.src = w->src;
+	mg_parse_link(&u.aw, w->msg_off, len, MG_RTM_NEWLINK);
 	/* by index it changes an existing device; into another netns it is not created here */
-	if (aw.m.status != MG_PARSE_OK || !aw.m.has_ifname || !aw.m.ifname[0] ||
-	    aw.m.ifindex > 0 || aw.m.has_netns || aw.m.has_target_netnsid)
+	if (u.aw.m.status != MG_PARSE_OK || !u.aw.m.has_ifname || !u.aw.m.ifname[0] ||
+	    u.aw.m.ifindex > 0 || u.aw.m.has_netns || u.aw.m.has_target_netnsid)
 		return 0;
+	__builtin_memcpy(ck.name, u.aw.m.ifname, sizeof(ck.name));
 	k = w->tid;
 	win = bpf_map_lookup_elem(&mg_start, &k);
 	now = bpf_ktime_get_boot_ns();
@@ -44,7 +50,6 @@ __noinline int mg_start_claim_msg(struct mg_walk *w, __u32 len)
 	    now - win->since_ns >= MG_START_WINDOW_MAX_NS)
 		return 0;
 	ck.netns_cookie = w->req_cookie;
-	__builtin_memcpy(ck.name, aw.m.ifname, sizeof(ck.name));
 	old = bpf_map_lookup_elem(&mg_claims, &ck);
 	if (old) {
 		k = old->tid;
@@ -52,13 +57,15 @@ __noinline int mg_start_claim_msg(struct mg_walk *w, __u32 len)
 		if (mg_claim_window_live(old, owin, now))
 			return 0;           /* live: its own (a retry) or another domain's */
 	}
-	__builtin_memcpy(c.domain, win->domain, sizeof(c.domain));
-	c.since_ns = now;
-	c.window_ns = win->since_ns;
-	c.tgid = w->tgid;
-	c.tid = w->tid;
-	c.ifindex_base = BPF_CORE_READ((struct net *)w->net, ifindex);
-	bpf_map_update_elem(&mg_claims, &ck, &c, BPF_ANY);
+	__builtin_memset(&u.c, 0, sizeof(u.c));
+	__builtin_memcpy(u.c.domain, win->domain, sizeof(u.c.domain));
+	u.c.since_ns = now;
+	u.c.window_ns = win->since_ns;
+	u.c.tgid = w->tgid;
+	u.c.tid = w->tid;
+	net = w->net;       /* a plain local first: BPF_CORE_READ would relocate w->net too */
+	u.c.ifindex_base = BPF_CORE_READ((struct net *)net, ifindex);
+	bpf_map_update_elem(&mg_claims, &ck, &u.c, BPF_ANY);
 	return 0;
 }
 
