@@ -17,6 +17,8 @@
 /* guard_start.bpf.c: record the creation claims of w's batch (after the walk allowed it),
  * when the sending thread has an open start window. */
 extern int mg_start_record(struct mg_walk *w, __u32 len);
+/* guard_walk.bpf.c: parse the link request at w->msg_off into w->m. */
+extern int mg_parse_msg(struct mg_walk *w, __u32 len, __u32 type);
 
 /*
  * The live creation claim naming untagged dev (ifindex, netns cookie), or NULL; fills
