@@ -18,6 +18,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define MG_NLM_F_CREATE 0x400
 
+/* 6.6+ hands out indexes from an xarray and net->ifindex is the next one to try; before,
+ * net->ifindex is the last one handed out. */
+struct net___mg_xa {
+	struct xarray dev_by_index;
+} __attribute__((preserve_access_index));
+
 
 /* Claim the name of the creation parsed into w->m (own frame, small: 6.1 counts 512
  * bytes of stack over the whole call chain). */
@@ -57,6 +63,8 @@ __noinline int mg_start_claim_msg(struct mg_walk *w)
 	c.tid = w->tid;
 	net = w->net;       /* a plain local first: BPF_CORE_READ would relocate w->net too */
 	c.ifindex_base = BPF_CORE_READ((struct net *)net, ifindex);
+	if (!bpf_core_field_exists(((struct net___mg_xa *)net)->dev_by_index))
+		c.ifindex_base++;   /* 6.1: the next device gets a higher index than the last */
 	bpf_map_update_elem(&mg_claims, &ck, &c, BPF_ANY);
 	return 0;
 }

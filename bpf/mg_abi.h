@@ -125,8 +125,8 @@ struct mg_claim {
 	__u64 window_ns;               /* the window's since_ns: the claim lives while it does */
 	__u32 tgid;                    /* the window's daemon and thread (the mg_start key) */
 	__u32 tid;
-	__s32 ifindex_base;            /* the netns's next-index hint (net->ifindex) at the
-	                                * request: a device below it existed before */
+	__s32 ifindex_base;            /* the lowest index the netns could give the device at
+	                                * the request: a device below it existed before */
 	__u32 pad;
 };
 

@@ -147,9 +147,9 @@ MG_POLICY_INLINE int mg_claim_window_live(const struct mg_claim *c, const struct
 }
 
 /* Does live claim c name the device with this ifindex? Only a device created at or after
- * the request (its index at or above the netns's next-index hint then): an older device
- * of that name (the one the create collided with) is not the claimer's. On 6.1, whose
- * hint is the last index handed out, that last-created device is included too. */
+ * the request (its index at or above the index the netns would hand out next, recorded
+ * with the claim): an older device of that name (the one the create collided with) is not
+ * the claimer's. */
 MG_POLICY_INLINE int mg_claim_covers(const struct mg_claim *c, const struct mg_start *win,
 				     __u64 now, __s32 dev_ifindex)
 {
