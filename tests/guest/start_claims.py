@@ -124,12 +124,6 @@ a, b = Worker(), Worker()          # two worker threads of one daemon process
 # 1. a creation claim guards the new link for its domain
 a.run(hook, "dA", "prepare")
 check(a.run(create, "sA") == 0 and exists("sA"), "d A's thread creates sA in its start window")
-if os.environ.get("MG_DEBUG"):
-    print("# threads", a.run(threading.get_native_id), b.run(threading.get_native_id), os.getpid(), flush=True)
-    for m in ("mg_start", "mg_claims"):
-        print("#", m, subprocess.run(["bpftool", "map", "dump", "pinned", "/sys/fs/bpf/macvguard/" + m], capture_output=True, text=True).stdout[-3000:], flush=True)
-    print("# ifindex", ifindex("sA"), flush=True)
-    print("# maps", subprocess.run("bpftool map show | grep -A1 'mg_claims\\|mg_start'; bpftool map show pinned /sys/fs/bpf/macvguard/mg_claims; for i in $(bpftool map show | grep mg_claims | cut -d: -f1); do bpftool map dump id $i | grep -c key; done", shell=True, capture_output=True, text=True).stdout.replace("\n", " | "), flush=True)
 check(shell_delete("sA") != 0 and exists("sA"), "a shell cannot delete sA while d A starts")
 e = event(ifname="sA", verdict="deny", owner_domain="dA", reason="starting")
 check(e is not None, "deny event: owner dA, reason starting", "none")
