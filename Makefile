@@ -45,9 +45,11 @@ BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_PARTS  := $(patsubst bpf/%.bpf.c,$(BUILD)/parts/%.bpf.o,$(BPF_SRCS))
 GUARD_OBJS := $(BUILD)/parts/guard_request.bpf.o $(BUILD)/parts/guard_walk.bpf.o \
               $(BUILD)/parts/guard_resolve.bpf.o $(BUILD)/parts/guard_verdict.bpf.o \
-              $(BUILD)/parts/guard_ioctl.bpf.o $(BUILD)/parts/monitor.bpf.o
+              $(BUILD)/parts/guard_ioctl.bpf.o $(BUILD)/parts/monitor.bpf.o \
+              $(BUILD)/parts/guard_start.bpf.o
 FALLBACK_OBJS := $(BUILD)/parts/fallback.bpf.o $(BUILD)/parts/guard_walk.bpf.o \
-                 $(BUILD)/parts/guard_resolve.bpf.o $(BUILD)/parts/guard_verdict.bpf.o
+                 $(BUILD)/parts/guard_resolve.bpf.o $(BUILD)/parts/guard_verdict.bpf.o \
+                 $(BUILD)/parts/guard_start.bpf.o
 BPF_SKELS  := $(BUILD)/guard.skel.h $(BUILD)/fallback.skel.h
 LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))

@@ -27,6 +27,7 @@
  * entry, so a sender that rewrites it before the kernel copies it can mislead a flag.
  */
 #include "guard_walk.bpf.h"
+#include "start_claims.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "GPL";
@@ -262,6 +263,8 @@ static __always_inline int fb_scan(int fd, __u64 ubuf, __u64 ulen)
 	}
 	mg_walk_batch(w, len);
 	mg_walk_finish(w);          /* an unreadable rest is flagged whatever was read before */
+	if (!w->unreadable)
+		mg_start_record(w, len);    /* a starting domain's creations: claimed */
 	if (w->dels > w->found)
 		fb_flood(w, MG_FLOOD_UNRESOLVED, w->dels - w->found);
 out:

@@ -12,6 +12,7 @@
  * helpers with real work are global functions so the verifier checks each once.
  */
 #include "guard_walk.bpf.h"
+#include "start_claims.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "GPL";
@@ -77,6 +78,8 @@ int BPF_PROG(mg_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
 	mg_walk_finish(w);
 	if (w->refused)
 		verdict = -MG_EPERM;
+	else if (!w->unreadable)
+		mg_start_record(w, len);     /* a starting domain's creations: claimed */
 out:
 	__sync_lock_test_and_set(&slots->busy[slot & (MG_SLOTS - 1)], 0);
 	return verdict;

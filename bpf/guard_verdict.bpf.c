@@ -12,6 +12,7 @@
  */
 #include "guard.bpf.h"
 #include "mg_policy.h"
+#include "start_claims.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -130,7 +131,8 @@ static __always_inline void mg_event_target(struct mg_event *e, struct mg_walk *
 }
 
 /*
- * Is dev guarded? If so, decide, count and report. Sets w->refused on a refusal in
+ * Is dev guarded (tagged, or untagged but claimed by a domain's start in progress:
+ * start_claims.bpf.h)? If so, decide, count and report. Sets w->refused on a refusal in
  * enforce mode. In the fallback (w->flag_only) the mode is audit (nothing can be
  * refused), the verdict goes straight to the ring buffer for the agent to join with the
  * deletion it led to, and a delete's unguarded target gets a sender record (verdict none)
@@ -141,6 +143,7 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 	struct mg_policy_in in = {};
 	struct mg_link_key key = {};
 	struct mg_event *e, *pv;
+	struct mg_claim *claim = NULL;
 	struct mg_tag *tag;
 	__u32 zero = 0;
 	__u32 queues = 0;
@@ -166,7 +169,9 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 	if (w->flag_only && how != MG_HOW_LOWER)
 		w->found++;
 	tag = bpf_map_lookup_elem(&mg_guarded, &key);
-	if (!tag) {
+	if (!tag)
+		claim = mg_claim_of(w, dev, (__s32)key.ifindex, key.netns_cookie, &in);
+	if (!tag && !claim) {
 		if (w->flag_only && how != MG_HOW_LOWER && w->action == MG_ACT_DELETE) {
 			e = &w->ev;
 			mg_request_event(e, w, MG_V_NONE, how);
@@ -175,9 +180,12 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 		}
 		return 0;
 	}
-	in.tag_flags = tag->flags;
 	in.queues_state = mg_queue_state(dev, &queues);
-	in.requester_is_owner = tag->owner_pid == w->tgid && tag->owner_start == w->owner_ticks;
+	if (tag) {
+		in.tag_flags = tag->flags;
+		in.requester_is_owner = tag->owner_pid == w->tgid &&
+					tag->owner_start == w->owner_ticks;
+	}
 	in.mode = (__u8)w->mode;
 	in.unprivileged = w->unpriv;
 	verdict = mg_decide(&in, &reason);
@@ -196,12 +204,17 @@ __noinline int mg_check_guarded(struct mg_walk *w, __u64 dev, __u32 how)
 	mg_request_event(e, w, verdict, how);
 	e->action = action;
 	mg_event_target(e, w, dev, &key);
-	e->owner_pid = tag->owner_pid;
 	e->queues = queues;
 	e->reason = reason;
 	e->queues_state = in.queues_state;
-	__builtin_memcpy(e->domain, tag->domain, sizeof(e->domain));
-	__builtin_memcpy(e->uuid, tag->uuid, sizeof(e->uuid));
+	if (tag) {
+		e->owner_pid = tag->owner_pid;
+		__builtin_memcpy(e->domain, tag->domain, sizeof(e->domain));
+		__builtin_memcpy(e->uuid, tag->uuid, sizeof(e->uuid));
+	} else if (claim) {
+		/* no process owns it yet: the domain does (owner pid 0) */
+		__builtin_memcpy(e->domain, claim->domain, sizeof(e->domain));
+	}
 	mg_teardown_attribute(e, w);
 	if (w->action == MG_ACT_DELETE && verdict != MG_V_DENY && !w->flag_only) {
 		/* Allowed: the deletion record it leads to carries this verdict (one record

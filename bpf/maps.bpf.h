@@ -293,4 +293,24 @@ static __always_inline __u32 mg_mode(void)
 	return c ? c->mode : MG_MODE_ENFORCE;
 }
 
+/* ---- start windows and creation claims (guard_start.bpf.c, start_claims.bpf.h) ---- */
+
+/* Open start windows, written by `macvguard hook` (prepare/start begin), keyed by the
+ * libvirtd worker thread id. Pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct mg_start);
+} mg_start __weak SEC(".maps");
+
+/* Creation claims of starting domains, keyed by (netns, requested name). LRU: bounded
+ * whatever happens; the hook drops a domain's claims at `started`/`release`. Pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct mg_claim_key);
+	__type(value, struct mg_claim);
+} mg_claims __weak SEC(".maps");
+
 #endif /* MG_MAPS_BPF_H */

@@ -15,10 +15,12 @@
 #include <linux/types.h>
 #endif
 
-#define MG_ABI_VERSION      5   /* 5: mg_event says when the guard was not enforcing, counts
+#define MG_ABI_VERSION      6   /* 5: mg_event says when the guard was not enforcing, counts
                                  * summaries, names the uid (448 B); identity-change actions
                                  * (group, altname), reason unprivileged; mg_stats counts
-                                 * unprivileged, unresolved and ioctl requests (80 B); mg_flood */
+                                 * unprivileged, unresolved and ioctl requests (80 B); mg_flood
+                                 * 6: start windows (mg_start), creation claims (mg_claims),
+                                 * reason starting */
 
 #define MG_IFNAMSIZ         16   /* IFNAMSIZ */
 #define MG_ALTIFNAMSIZ      128  /* ALTIFNAMSIZ */
@@ -91,6 +93,43 @@ struct mg_teardown {
 	__u32 tid;                     /* the worker thread that forked the hook; 0: any */
 };
 
+/* A libvirt domain start in progress (map mg_start, pinned; key: __u32 thread id of the
+ * libvirtd worker that runs the start). Written by the hook: `prepare begin` (and
+ * `start begin`, as a backstop) opens it, `started` and `release` remove it; the agent
+ * and the hook drop windows of a daemon that is gone. While it is open (and younger than
+ * MG_START_WINDOW_MAX_NS), a link that thread creates is claimed for the domain. */
+struct mg_start {
+	char  domain[MG_DOMAIN_LEN];   /* domain being started */
+	__u8  uuid[16];
+	__u64 since_ns;                /* CLOCK_BOOTTIME when the window opened */
+	__u32 tgid;                    /* libvirtd */
+	__u32 tid;                     /* the worker thread that forked the hook */
+};
+
+/* A start window bounds itself: older than this it claims nothing and protects nothing,
+ * even if no hook ever closed it (a daemon killed during a start). */
+#define MG_START_WINDOW_MAX_NS (600ull * 1000000000ull)
+
+/* A creation claim (LRU map mg_claims, pinned): an RTM_NEWLINK with NLM_F_CREATE and
+ * IFLA_IFNAME sent by a thread with an open start window. Until that window closes, an
+ * untagged device of that name in that netns, created after the request, belongs to the
+ * window's domain. The guard writes it; the hook drops it at `started`/`release`. */
+struct mg_claim_key {
+	__u64 netns_cookie;            /* netns of the requesting socket (where it is created) */
+	char  name[MG_IFNAMSIZ];       /* the requested IFLA_IFNAME */
+};
+
+struct mg_claim {
+	char  domain[MG_DOMAIN_LEN];   /* the start window's domain */
+	__u64 since_ns;                /* CLOCK_BOOTTIME of the creation request */
+	__u64 window_ns;               /* the window's since_ns: the claim lives while it does */
+	__u32 tgid;                    /* the window's daemon and thread (the mg_start key) */
+	__u32 tid;
+	__s32 ifindex_base;            /* the lowest index the netns could give the device at
+	                                * the request: a device below it existed before */
+	__u32 pad;
+};
+
 /* Per guarded link verdict counters (map mg_counts, same key as mg_guarded). */
 struct mg_counts {
 	__u64 deny;
@@ -160,6 +199,7 @@ enum mg_reason {
 	MG_R_UNPARSED   = 6,
 	MG_R_UNRESOLVED = 7,
 	MG_R_UNPRIVILEGED = 8, /* sender lacks CAP_NET_ADMIN there: the kernel refuses it too */
+	MG_R_STARTING   = 9,   /* untagged, created by a domain's start still in progress */
 };
 
 /* Queue state as read from the kernel at decision time. */
@@ -288,6 +328,9 @@ enum mg_result {
 _Static_assert(sizeof(struct mg_link_key) == 16, "mg_link_key ABI");
 _Static_assert(sizeof(struct mg_tag) == 136, "mg_tag ABI");
 _Static_assert(sizeof(struct mg_teardown) == 104, "mg_teardown ABI");
+_Static_assert(sizeof(struct mg_start) == 96, "mg_start ABI");
+_Static_assert(sizeof(struct mg_claim_key) == 24, "mg_claim_key ABI");
+_Static_assert(sizeof(struct mg_claim) == 96, "mg_claim ABI");
 _Static_assert(sizeof(struct mg_counts) == 24, "mg_counts ABI");
 _Static_assert(sizeof(struct mg_config) == 8, "mg_config ABI");
 _Static_assert(sizeof(struct mg_stats) == 80, "mg_stats ABI");

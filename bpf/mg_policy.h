@@ -9,6 +9,12 @@
  * identity change (name, altnames, group), nor that of a device it is stacked on: the
  * guard judges a batch against the state before the send, so a later message of the same
  * send must not be able to find it under an identity the guard did not see.
+ *
+ * A link with no tag yet, created by a libvirt domain's start that is still in progress
+ * (a creation claim of the domain's start window), belongs to that domain: only the
+ * domain's own start or teardown (the daemon thread running it) may delete, rename or
+ * move it; any other requester is refused whatever the queues say (libvirt holds them,
+ * QEMU does not exist yet).
  */
 #ifndef MG_POLICY_H
 #define MG_POLICY_H
@@ -28,6 +34,9 @@ struct mg_policy_in {
 	__u8  requester_is_owner;
 	__u8  mode;               /* enum mg_mode */
 	__u8  unprivileged;       /* the sender lacks CAP_NET_ADMIN where the kernel checks it */
+	__u8  starting;           /* no tag: a live creation claim of a starting domain names it */
+	__u8  requester_in_window; /* (starting) the requesting thread runs that domain's start
+	                           * window or teardown window */
 };
 
 /* Identity changes of one request (mg_request_action). */
@@ -90,6 +99,16 @@ MG_POLICY_INLINE __u8 mg_decide(const struct mg_policy_in *in, __u8 *reason)
 		*reason = MG_R_UNPRIVILEGED;
 		return mg_refuse(in->mode);
 	}
+	if (in->starting) {
+		/* owned by a domain whose start is in progress: its own start (failing or
+		 * not) and its own teardown may remove it, nobody else */
+		if (in->requester_in_window) {
+			*reason = MG_R_OWNER;
+			return MG_V_ALLOW;
+		}
+		*reason = MG_R_STARTING;
+		return mg_refuse(in->mode);
+	}
 	if (in->tag_flags & MG_TAG_RELEASED) {
 		*reason = MG_R_RELEASED;
 		return MG_V_ALLOW;
@@ -110,6 +129,57 @@ MG_POLICY_INLINE __u8 mg_decide(const struct mg_policy_in *in, __u8 *reason)
 	 * BTF is missing): in use while the owner lives. */
 	*reason = MG_R_IN_USE;
 	return mg_refuse(in->mode);
+}
+
+/* ---- start windows and creation claims: the inputs `starting`/`requester_in_window` ---- */
+
+/* Is win (the mg_start entry at c->tid, or NULL) still the window that made claim c, open
+ * and younger than MG_START_WINDOW_MAX_NS at now (CLOCK_BOOTTIME)? A window that closed,
+ * aged out or was replaced by a later start on the same thread takes its claims with it. */
+MG_POLICY_INLINE int mg_claim_window_live(const struct mg_claim *c, const struct mg_start *win,
+					  __u64 now)
+{
+	if (!c || !win)
+		return 0;
+	if (win->tgid != c->tgid || win->tid != c->tid || win->since_ns != c->window_ns)
+		return 0;
+	return now >= win->since_ns && now - win->since_ns < MG_START_WINDOW_MAX_NS;
+}
+
+/* Does live claim c name the device with this ifindex? Only a device created at or after
+ * the request (its index at or above the index the netns would hand out next, recorded
+ * with the claim): an older device of that name (the one the create collided with) is not
+ * the claimer's. */
+MG_POLICY_INLINE int mg_claim_covers(const struct mg_claim *c, const struct mg_start *win,
+				     __u64 now, __s32 dev_ifindex)
+{
+	return mg_claim_window_live(c, win, now) && dev_ifindex >= c->ifindex_base;
+}
+
+MG_POLICY_INLINE int mg_same_domain(const char *a, const char *b)
+{
+	int i;
+
+	for (i = 0; i < MG_DOMAIN_LEN; i++) {
+		if (a[i] != b[i])
+			return 0;
+		if (!a[i])
+			return 1;
+	}
+	return 1;
+}
+
+/* Does the requesting thread (tgid, tid) run claim c's domain: its start window (the
+ * thread that made the claim), or an open teardown window of that domain (td: the
+ * mg_teardown entry of the thread, or NULL)? libvirt cleans up a failed start on the
+ * starting thread, after the `stopped` hook; `virsh destroy` tears down on another. */
+MG_POLICY_INLINE int mg_claim_requester_in_window(const struct mg_claim *c, __u32 tgid, __u32 tid,
+						  const struct mg_teardown *td)
+{
+	if (c->tgid == tgid && c->tid == tid)
+		return 1;
+	return td && td->until_ns == 0 && td->tgid == tgid && (td->tid == 0 || td->tid == tid) &&
+	       mg_same_domain(td->domain, c->domain);
 }
 
 /* A link request (or a send) we could not read to its end, or whose target lives in a

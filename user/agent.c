@@ -29,6 +29,7 @@
 #include "kernel_probe.h"
 #include "netns.h"
 #include "pidfile.h"
+#include "start_window.h"
 
 static int on_ring_event(void *ctx, void *data, size_t size)
 {
@@ -341,6 +342,7 @@ int mg_agent_run(const struct mg_agent_opts *o)
 		return 1;
 	}
 	a->sigfd = a->listen_fd = a->td_fd = a->ino_fd = a->ino_wd = -1;
+	a->start_fd = a->claims_fd = -1;
 	a->json = o->json;
 	a->conf = o->conf;
 	mg_strlcpy(a->conf_arg, o->conf_arg, sizeof(a->conf_arg));
@@ -393,6 +395,18 @@ int mg_agent_run(const struct mg_agent_opts *o)
 	if (a->td_fd < 0)
 		mg_warn("cannot create %s: %s: events will not name the domain being torn down",
 			MG_TEARDOWN_PIN, strerror(-a->td_fd));
+	a->start_fd = mg_start_open(true);
+	a->claims_fd = mg_claims_open(true);
+	if (a->start_fd < 0 || a->claims_fd < 0)
+		mg_warn("cannot create %s/%s: %s: links are not guarded during a domain's start",
+			MG_START_PIN, MG_CLAIMS_PIN,
+			strerror(-(a->start_fd < 0 ? a->start_fd : a->claims_fd)));
+	else {
+		/* reconcile: windows of a daemon that is gone (or too old), dead claims */
+		int n = mg_start_prune(a->start_fd, a->claims_fd, mg_now_boot_ns(), NULL);
+		if (n > 0)
+			agent_log(a, "dropped %d stale start window(s)", n);
+	}
 	agent_newlinks_load(a);
 	agent_status_watch(a);
 	if (a->ino_wd < 0) {
@@ -486,6 +500,7 @@ int mg_agent_run(const struct mg_agent_opts *o)
 			if (a->ino_wd < 0)
 				agent_status_watch(a);
 			mg_teardown_prune(a->td_fd, 60ull * 1000000000ull);
+			mg_start_prune(a->start_fd, a->claims_fd, mg_now_boot_ns(), NULL);
 			agent_fallback_tick(a);
 			last = now;
 		}
@@ -510,6 +525,10 @@ out:
 		close(a->ino_fd);
 	if (a->td_fd >= 0)
 		close(a->td_fd);
+	if (a->start_fd >= 0)
+		close(a->start_fd);
+	if (a->claims_fd >= 0)
+		close(a->claims_fd);
 	free(a->known);
 	if (a->st.enforcing)
 		mg_info("the guard stays pinned under %s and keeps enforcing", MG_PIN_DIR);

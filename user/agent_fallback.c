@@ -847,6 +847,10 @@ static int fb_share_maps(struct agent *a)
 	err = err ?: bpf_map__reuse_fd(fb->maps.mg_events, a->st.events_fd);
 	if (a->td_fd >= 0)
 		err = err ?: bpf_map__reuse_fd(fb->maps.mg_teardown, a->td_fd);
+	if (a->start_fd >= 0 && a->claims_fd >= 0) {
+		err = err ?: bpf_map__reuse_fd(fb->maps.mg_start, a->start_fd);
+		err = err ?: bpf_map__reuse_fd(fb->maps.mg_claims, a->claims_fd);
+	}
 	if (err)
 		return err;
 	bpf_object__for_each_map(m, fb->obj) {

@@ -85,6 +85,7 @@ struct agent {
 	struct mg_conf conf;
 	struct mg_own_maps om;
 	int td_fd;                      /* pinned mg_teardown */
+	int start_fd, claims_fd;        /* pinned mg_start, mg_claims (start_window.h) */
 	struct mg_agent_journal aj;     /* flight recorder (agent_journal.c) */
 	const char *monitor_mode;       /* kernel / fallback / rtnetlink */
 	bool kernel_monitor;

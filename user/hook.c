@@ -14,6 +14,7 @@
 #include "hook_log.h"
 #include "ownership.h"
 #include "paths.h"
+#include "start_window.h"
 #include "teardown.h"
 #include "util.h"
 #include "xmlrules.h"
@@ -249,12 +250,88 @@ static int op_stopped(const struct hook_ctx *h)
 	return 0;
 }
 
+/* prepare begin / start begin: this worker thread starts the domain: open its start
+ * window, so what the thread creates is claimed for the domain (start_window.h). `start
+ * begin` keeps the window `prepare begin` opened (and opens one if it did not). */
+static int op_start_window(const struct hook_ctx *h)
+{
+	uint32_t tgid = (uint32_t)getppid(), tid;
+	uint64_t now = mg_now_boot_ns();
+	int fd, cfd;
+	bool kept;
+
+	if (strcmp(h->subop, "begin"))
+		return 0;
+	fd = mg_start_open(false);
+	if (fd < 0) {
+		hook_log(LOG_NOTICE, "%s %s: no %s (agent never ran): start window not recorded",
+			 h->domain, h->op, MG_START_PIN);
+		return 0;
+	}
+	cfd = mg_claims_open(false);
+	mg_start_prune(fd, cfd, now, NULL);      /* windows of a daemon that is gone */
+	tid = mg_forking_thread(tgid, (uint32_t)getpid());
+	if (!tid)
+		hook_log(LOG_WARNING, "%s %s: the daemon thread that runs the hook was not found: "
+			 "no start window", h->domain, h->op);
+	else if (mg_start_begin(fd, h->domain, tgid, tid, now, &kept))
+		hook_log(LOG_WARNING, "%s %s: cannot record the start window: %s", h->domain,
+			 h->op, strerror(errno));
+	else
+		hook_log(LOG_INFO, "%s %s: start window %s: pid %u thread %u", h->domain, h->op,
+			 kept ? "kept" : "opened", tgid, tid);
+	if (cfd >= 0)
+		close(cfd);
+	close(fd);
+	return 0;
+}
+
+/* The start is over (started) or abandoned (release): close the domain's start window
+ * and drop its creation claims. */
+static void close_start_window(const struct hook_ctx *h)
+{
+	int fd = mg_start_open(false), cfd = mg_claims_open(false);
+	int n = fd >= 0 ? mg_start_end(fd, cfd, h->domain) : 0;
+
+	if (n > 0)
+		hook_log(LOG_INFO, "%s %s: start window closed", h->domain, h->op);
+	if (fd >= 0)
+		mg_start_prune(fd, cfd, mg_now_boot_ns(), NULL);
+	if (cfd >= 0)
+		close(cfd);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* started: tag (op_claim), then the start window's claims are no longer needed. */
+static int op_started(const struct hook_ctx *h)
+{
+	op_claim(h);
+	close_start_window(h);
+	return 0;
+}
+
+/* reconnect (the daemon restarted): windows of the old daemon go. */
+static int op_reconnect(const struct hook_ctx *h)
+{
+	int fd = mg_start_open(false), cfd = mg_claims_open(false);
+
+	if (fd >= 0)
+		mg_start_prune(fd, cfd, mg_now_boot_ns(), NULL);
+	if (cfd >= 0)
+		close(cfd);
+	if (fd >= 0)
+		close(fd);
+	return op_claim(h);
+}
+
 /* release: the teardown is over; the domain's links are no longer its. */
 static int op_release(const struct hook_ctx *h)
 {
 	struct mg_own_maps m;
 	int fd = mg_teardown_open(false);
 
+	close_start_window(h);
 	if (fd >= 0) {
 		mg_teardown_end(fd, h->domain);
 		close(fd);
@@ -272,14 +349,14 @@ static const struct {
 	const char *op;
 	int (*fn)(const struct hook_ctx *h);
 } qemu_ops[] = {
-	{ "prepare", NULL },
-	{ "start", NULL },
-	{ "started", op_claim },
+	{ "prepare", op_start_window },
+	{ "start", op_start_window },
+	{ "started", op_started },
 	{ "stopped", op_stopped },
 	{ "release", op_release },
 	{ "migrate", op_filter_xml },
 	{ "restore", op_filter_xml },
-	{ "reconnect", op_claim },
+	{ "reconnect", op_reconnect },
 	{ "attach", op_claim },
 };
 

@@ -32,6 +32,7 @@ const char *mg_reason_name(unsigned r)
 		[MG_R_RELEASED] = "released", [MG_R_OWNER] = "owner",
 		[MG_R_OWNER_GONE] = "owner-gone", [MG_R_UNPARSED] = "unparsed",
 		[MG_R_UNRESOLVED] = "unresolved", [MG_R_UNPRIVILEGED] = "unprivileged",
+		[MG_R_STARTING] = "starting",
 	};
 	return NAME_OF(n, r);
 }

@@ -30,7 +30,8 @@
 
 /* The BPF object's maps; the first five are opened by CLI commands (open_pinned_maps). */
 static const char *const pinned_maps[] = { "mg_guarded", "mg_counts", "mg_config",
-					   "mg_stats", "mg_events", "mg_teardown" };
+					   "mg_stats", "mg_events", "mg_teardown", "mg_start",
+					   "mg_claims" };
 #define PIN_LINK_DEL(n) MG_PIN_DIR "/link_del_" n
 static const char *const pinned_links[] = { PIN_LINK_LSM, PIN_LINK_UNREG, PIN_LINK_NETNS,
 					    PIN_LINK_DEL("unreg_exit"), PIN_LINK_DEL("dellink"),
@@ -236,7 +237,8 @@ static void set_map_pins(struct guard_bpf *skel)
 {
 	struct bpf_map *maps[] = { skel->maps.mg_guarded, skel->maps.mg_counts,
 				   skel->maps.mg_config, skel->maps.mg_stats, skel->maps.mg_events,
-				   skel->maps.mg_teardown };
+				   skel->maps.mg_teardown, skel->maps.mg_start,
+				   skel->maps.mg_claims };
 	char path[256];
 	size_t i;
 

@@ -1408,6 +1408,81 @@ static void t_request_action(void)
 		CHECK(mg_decide(&in, &r) == MG_V_AUDIT && r == MG_R_UNPRIVILEGED,
 		      "mg_decide: unprivileged sender in audit mode -> audit/unprivileged", "r %u", r);
 	}
+
+	/* A link of a domain whose start is in progress (creation claim, no tag yet): only
+	 * that domain's start or teardown thread may remove it, whatever the queues say. */
+	{
+		struct mg_policy_in in = { .starting = 1, .queues_state = MG_Q_NONE };
+		uint8_t r = 0;
+
+		CHECK(mg_decide(&in, &r) == MG_V_DENY && r == MG_R_STARTING,
+		      "mg_decide: starting domain's link, other requester -> deny/starting (no queue held yet)",
+		      "r %u", r);
+		in.queues_state = MG_Q_HELD;
+		CHECK(mg_decide(&in, &r) == MG_V_DENY && r == MG_R_STARTING,
+		      "mg_decide: starting domain's link, queues held by libvirt -> deny/starting", "r %u", r);
+		in.mode = MG_MODE_AUDIT;
+		CHECK(mg_decide(&in, &r) == MG_V_AUDIT && r == MG_R_STARTING,
+		      "mg_decide: starting domain's link in audit mode -> audit/starting", "r %u", r);
+		in.mode = MG_MODE_ENFORCE;
+		in.requester_in_window = 1;
+		CHECK(mg_decide(&in, &r) == MG_V_ALLOW && r == MG_R_OWNER,
+		      "mg_decide: starting domain's link, its own start/teardown thread -> allow/owner",
+		      "r %u", r);
+		in.unprivileged = 1;
+		CHECK(mg_decide(&in, &r) == MG_V_DENY && r == MG_R_UNPRIVILEGED,
+		      "mg_decide: starting domain's link, unprivileged sender -> deny/unprivileged", "r %u", r);
+		in = (struct mg_policy_in){ .queues_state = MG_Q_NONE };
+		CHECK(mg_decide(&in, &r) == MG_V_ALLOW && r == MG_R_NOT_IN_USE,
+		      "mg_decide: not starting (no claim), no tag flags -> the tag rules", "r %u", r);
+	}
+
+	/* The claim inputs: which claims are live, which devices they cover, who is in the
+	 * domain's windows (mg_claim_window_live, mg_claim_covers, mg_claim_requester_in_window). */
+	{
+		const uint64_t s = 1000000000ull;
+		struct mg_start win = { .domain = "d1", .since_ns = 100 * s, .tgid = 500, .tid = 510 };
+		struct mg_claim c = { .domain = "d1", .since_ns = 101 * s, .window_ns = 100 * s,
+				      .tgid = 500, .tid = 510, .ifindex_base = 40 };
+		struct mg_start w2 = win;
+		struct mg_teardown td = { .domain = "d1", .since_ns = 105 * s, .tgid = 500, .tid = 777 };
+
+		CHECK(mg_claim_window_live(&c, &win, 102 * s), "claim: live while its window is open", "-");
+		CHECK(!mg_claim_window_live(&c, NULL, 102 * s),
+		      "claim: dead once its window is closed (started/release)", "-");
+		CHECK(!mg_claim_window_live(&c, &win, 100 * s + MG_START_WINDOW_MAX_NS),
+		      "claim: dead once its window is older than MG_START_WINDOW_MAX_NS", "-");
+		w2.since_ns = 103 * s;
+		CHECK(!mg_claim_window_live(&c, &w2, 104 * s),
+		      "claim: dead when the thread's window was replaced by a later start", "-");
+		w2 = win;
+		w2.tgid = 600;
+		CHECK(!mg_claim_window_live(&c, &w2, 102 * s),
+		      "claim: dead when the thread id now belongs to another daemon", "-");
+		CHECK(mg_claim_covers(&c, &win, 102 * s, 40) && mg_claim_covers(&c, &win, 102 * s, 41),
+		      "claim: covers a device created at or after the request (index >= hint)", "-");
+		CHECK(!mg_claim_covers(&c, &win, 102 * s, 39),
+		      "claim: not an older device of that name (the one the create collided with)", "-");
+		CHECK(mg_claim_requester_in_window(&c, 500, 510, NULL),
+		      "claim requester: the starting thread itself (own failed start's cleanup)", "-");
+		CHECK(!mg_claim_requester_in_window(&c, 500, 511, NULL),
+		      "claim requester: another thread of the daemon (d2's start) is not", "-");
+		CHECK(!mg_claim_requester_in_window(&c, 501, 510, NULL),
+		      "claim requester: the same thread id in another process is not", "-");
+		CHECK(mg_claim_requester_in_window(&c, 500, 777, &td),
+		      "claim requester: a thread in the domain's open teardown window (destroy)", "-");
+		td.until_ns = 106 * s;
+		CHECK(!mg_claim_requester_in_window(&c, 500, 777, &td),
+		      "claim requester: a closed teardown window is not", "-");
+		td.until_ns = 0;
+		memcpy(td.domain, "d2", 3);
+		CHECK(!mg_claim_requester_in_window(&c, 500, 777, &td),
+		      "claim requester: another domain's teardown (d2's failed start) is not", "-");
+		memcpy(td.domain, "d10", 4);
+		CHECK(!mg_claim_requester_in_window(&c, 500, 777, &td) && !mg_same_domain("d1", "d10") &&
+		      mg_same_domain("d1", "d1"),
+		      "claim requester: domain names compare whole (d1 vs d10)", "-");
+	}
 }
 
 /* ---- ABI: the layout the host sees, as asserts for a clang -target bpf build ---- */
@@ -1420,6 +1495,10 @@ static void t_request_action(void)
 	X(mg_config, abi_version) X(mg_config, mode) \
 	X(mg_teardown, domain) X(mg_teardown, uuid) X(mg_teardown, since_ns) \
 	X(mg_teardown, until_ns) X(mg_teardown, tgid) X(mg_teardown, tid) \
+	X(mg_start, domain) X(mg_start, uuid) X(mg_start, since_ns) X(mg_start, tgid) \
+	X(mg_start, tid) X(mg_claim_key, netns_cookie) X(mg_claim_key, name) \
+	X(mg_claim, domain) X(mg_claim, since_ns) X(mg_claim, window_ns) X(mg_claim, tgid) \
+	X(mg_claim, tid) X(mg_claim, ifindex_base) X(mg_claim, pad) \
 	X(mg_stats, route_sends) X(mg_stats, link_msgs) X(mg_stats, events) \
 	X(mg_stats, events_lost) X(mg_stats, fail_closed) X(mg_stats, tags_expired) \
 	X(mg_stats, deletions) X(mg_stats, unprivileged) X(mg_stats, unresolved) \
@@ -1437,7 +1516,7 @@ static void t_request_action(void)
 	X(mg_flood, count) X(mg_flood, first_ns) X(mg_flood, last_ns) X(mg_flood, netns_cookie) \
 	X(mg_flood, cgroup_id) X(mg_flood, pid) X(mg_flood, tid) X(mg_flood, ppid) \
 	X(mg_flood, target_ifindex) X(mg_flood, msg_type) X(mg_flood, comm) X(mg_flood, req_name)
-#define ABI_STRUCTS(X) X(mg_link_key) X(mg_tag) X(mg_counts) X(mg_config) X(mg_teardown) X(mg_stats) X(mg_event) X(mg_flood_key) X(mg_flood)
+#define ABI_STRUCTS(X) X(mg_link_key) X(mg_tag) X(mg_counts) X(mg_config) X(mg_teardown) X(mg_start) X(mg_claim_key) X(mg_claim) X(mg_stats) X(mg_event) X(mg_flood_key) X(mg_flood)
 
 static void print_abi_asserts(void)
 {
