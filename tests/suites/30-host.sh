@@ -39,6 +39,11 @@ if [ $lsm_here = no ]; then
     else fail "status reports flag-only with the reason" "$(echo "$status" | tr '\n' ' ')"; fi
     if "$MG" -j status | grep -q '"guard":"flag-only"'; then ok "status -j says flag-only"; else fail "status -j says flag-only"; fi
     if grep -q "guard flag-only" "$OUT/agent.log"; then ok "run prints its mode"; else fail "run prints its mode"; fi
+    # issue 17: fmod_ret was tried after BPF LSM, and the reason says why each did not enforce
+    if echo "$status" | grep -q "^reason: .*BPF LSM.*fmod_ret did not take over (.*fmod_ret" &&
+       "$MG" -j status | grep -q '"attachment":null'; then
+        ok "flag-only reason names BPF LSM and fmod_ret; status -j attachment null"
+    else fail "flag-only reason names BPF LSM and fmod_ret; status -j attachment null" "$(echo "$status" | grep '^reason')"; fi
 else
     fail "host kernel runs BPF LSM: the fallback cannot be tested here" "$(cat /sys/kernel/security/lsm)"
 fi
