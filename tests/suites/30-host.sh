@@ -44,6 +44,9 @@ if [ $lsm_here = no ]; then
        "$MG" -j status | grep -q '"attachment":null'; then
         ok "flag-only reason names BPF LSM and fmod_ret; status -j attachment null"
     else fail "flag-only reason names BPF LSM and fmod_ret; status -j attachment null" "$(echo "$status" | grep '^reason')"; fi
+    if "$MG" -j journal 2>/dev/null | grep '"event":"start"' | grep -q '"attachment":"none"'; then
+        ok "journal: the agent's start record says attachment none"
+    else fail "journal: the agent's start record says attachment none" "$("$MG" -j journal 2>&1 | grep -m1 '"start"')"; fi
 else
     fail "host kernel runs BPF LSM: the fallback cannot be tested here" "$(cat /sys/kernel/security/lsm)"
 fi
