@@ -211,12 +211,35 @@ void mg_state_close(struct mg_state *st)
 	init_fds(st);
 }
 
+/* The program behind a pinned link (0: none), to see it go. */
+static __u32 pinned_link_prog(const char *pin)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(pin);
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.prog_id = 0;
+	close(fd);
+	return info.prog_id;
+}
+
 int mg_state_unpin(void)
 {
+	/* The kernel drops a pin's link after an RCU grace period, from a work queue: until
+	 * then the guard still refuses. Wait (bounded) until its programs are gone, so that
+	 * "nothing enforces any more" is true when this returns. */
+	const char *guard_links[] = { PIN_LINK_LSM, PIN_LINK_FMODRET, PIN_LINK_IOCTL,
+				      PIN_LINK_IOCTL_COMPAT };
+	__u32 progs[sizeof(guard_links) / sizeof(guard_links[0])];
 	char path[256];
 	size_t i;
 	int rc = 0;
 
+	for (i = 0; i < sizeof(guard_links) / sizeof(guard_links[0]); i++)
+		progs[i] = pinned_link_prog(guard_links[i]);
 	for (i = 0; i < sizeof(pinned_links) / sizeof(pinned_links[0]); i++)
 		if (unlink(pinned_links[i]) && errno != ENOENT) {
 			mg_err("unpin %s: %s", pinned_links[i], strerror(errno));
@@ -234,6 +257,20 @@ int mg_state_unpin(void)
 	}
 	if (rmdir(MG_PIN_DIR) && errno != ENOENT && errno != ENOTEMPTY)
 		rc = -errno;
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		int fd = -1, tries;
+
+		for (tries = 0; progs[i] && tries < 200; tries++) {   /* 20 s at most */
+			fd = bpf_prog_get_fd_by_id(progs[i]);
+			if (fd < 0)
+				break;
+			close(fd);
+			usleep(100 * 1000);
+		}
+		if (fd >= 0)
+			mg_warn("the kernel has not released the guard program %u yet (%s): it may "
+				"refuse for a while longer", progs[i], guard_links[i]);
+	}
 	return rc;
 }
 
