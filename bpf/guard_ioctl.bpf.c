@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The guard's ioctl side: lsm/file_ioctl (and file_ioctl_compat, 32-bit callers).
+ * The guard's ioctl side: lsm/file_ioctl (and file_ioctl_compat, 32-bit callers), or the
+ * same check as fmod_ret on security_file_ioctl(_compat) where BPF LSM is not active.
  *
  * rtnetlink is not the only way to rename or delete a device. The ioctls that do it are
  * judged here with the same policy and the same resolution as a netlink request:
@@ -259,6 +260,29 @@ int BPF_PROG(mg_file_ioctl, struct file *file, unsigned int cmd, unsigned long a
 SEC("lsm/file_ioctl_compat")
 int BPF_PROG(mg_file_ioctl_compat, struct file *file, unsigned int cmd, unsigned long arg,
 	     int ret)
+{
+	if (ret)
+		return ret;
+	if (!mg_ioctl_cmd_watched(cmd))
+		return 0;
+	return mg_ioctl_check((__u64)file, cmd, arg, 1);
+}
+
+/* Where BPF LSM is not active: the same check on the entry of the security_ functions. */
+SEC("fmod_ret/security_file_ioctl")
+int BPF_PROG(mg_file_ioctl_fmodret, struct file *file, unsigned int cmd, unsigned long arg,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	if (!mg_ioctl_cmd_watched(cmd))
+		return 0;
+	return mg_ioctl_check((__u64)file, cmd, arg, 0);
+}
+
+SEC("fmod_ret/security_file_ioctl_compat")
+int BPF_PROG(mg_file_ioctl_compat_fmodret, struct file *file, unsigned int cmd,
+	     unsigned long arg, int ret)
 {
 	if (ret)
 		return ret;

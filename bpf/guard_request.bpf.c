@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The guard's request side: lsm/netlink_send.
+ * The guard's request side: lsm/netlink_send, or fmod_ret/security_netlink_send where BPF
+ * LSM is not active ("bpf" not in lsm=). Both programs are thin wrappers around one inlined
+ * check; user space loads only one of them (user/state.c).
  *
  * The hook sees every message a process sends on a NETLINK_ROUTE socket before the kernel
  * acts on it. The batch walk, target resolution and verdicts are shared with the fallback
@@ -20,8 +22,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define MG_NETLINK_ROUTE  0
 #define MG_EPERM          1
 
-SEC("lsm/netlink_send")
-int BPF_PROG(mg_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
+/* One send: 0 or -EPERM. Inlined: a global function takes no BTF pointer (6.1). */
+static __always_inline int mg_netlink_send_check(struct sock *sk, struct sk_buff *skb)
 {
 	struct mg_slots *slots;
 	struct mg_walk *w;
@@ -29,8 +31,6 @@ int BPF_PROG(mg_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
 	int slot, verdict = 0;
 	__u32 len;
 
-	if (ret)
-		return ret;
 	/* BTF-typed arguments: direct (inlined, CO-RE relocated) loads, no helper calls on
 	 * the path every netlink sender pays for. */
 	if (sk->sk_protocol != MG_NETLINK_ROUTE)
@@ -83,4 +83,23 @@ int BPF_PROG(mg_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
 out:
 	__sync_lock_test_and_set(&slots->busy[slot & (MG_SLOTS - 1)], 0);
 	return verdict;
+}
+
+SEC("lsm/netlink_send")
+int BPF_PROG(mg_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
+{
+	if (ret)
+		return ret;
+	return mg_netlink_send_check(sk, skb);
+}
+
+/* The same check on the entry of security_netlink_send: the verifier takes modify-return
+ * on any security_* function, whatever lsm= says; a non-zero return skips the function
+ * (and the LSMs it would call). ret is what an earlier fmod_ret program returned. */
+SEC("fmod_ret/security_netlink_send")
+int BPF_PROG(mg_netlink_send_fmodret, struct sock *sk, struct sk_buff *skb, int ret)
+{
+	if (ret)
+		return ret;
+	return mg_netlink_send_check(sk, skb);
 }

@@ -114,15 +114,15 @@ static unsigned long long count_guarded(int fd)
 static bool state_line(struct agent *a, char *out, size_t size, char *cause, size_t csz,
 		       char *remedy, size_t rsz)
 {
-	bool enf = mg_guard_explain(&a->st.feat, a->st.enforcing, a->mode, cause, csz, remedy, rsz);
+	bool enf = mg_guard_explain(&a->st.feat, a->st.attach, a->mode, cause, csz, remedy, rsz);
 	char links[64], conf[400] = "";
 
 	snprintf(links, sizeof(links), "%llu guarded link%s", a->guarded, a->guarded == 1 ? "" : "s");
 	if (a->conf_problem[0])
 		snprintf(conf, sizeof(conf), "; configuration: %.340s", a->conf_problem);
 	if (enf)
-		snprintf(out, size, "enforcing, mode %s: %s; %s%s", mg_mode_name(a->mode), cause,
-			 links, conf);
+		snprintf(out, size, "enforcing via %s, mode %s: %s; %s%s",
+			 mg_attach_text(a->st.attach), mg_mode_name(a->mode), cause, links, conf);
 	else
 		snprintf(out, size, "NOT ENFORCING (%s): %s; remedy: %s; %s%s",
 			 a->st.enforcing ? "audit" : "flag-only", cause, remedy, links, conf);
@@ -138,6 +138,7 @@ static void write_status(struct agent *a)
 	json_object_object_add(o, "reason", json_object_new_string(a->st.feat.mode_reason));
 	json_object_object_add(o, "enforcing", json_object_new_boolean(a->st.enforcing));
 	json_object_object_add(o, "guard_enforcing", json_object_new_boolean(enf));
+	json_object_object_add(o, "attachment", json_object_new_string(mg_attach_name(a->st.attach)));
 	json_object_object_add(o, "mode", json_object_new_string(mg_mode_name(a->mode)));
 	json_object_object_add(o, "mode_source", json_object_new_string(a->st.mode_source ?
 									  a->st.mode_source : ""));
@@ -181,6 +182,7 @@ static void refresh_state(struct agent *a, bool force, bool ready)
 	enf = state_line(a, line, sizeof(line), cause, sizeof(cause), remedy, sizeof(remedy));
 	a->aj.g.enforcing = enf;
 	a->aj.g.lsm = a->st.enforcing;
+	a->aj.g.attach = a->st.attach;
 	a->aj.g.mode = a->mode;
 	a->aj.g.guarded_links = a->guarded;
 	if (force || ready || strcmp(line, a->sd_status)) {
@@ -384,9 +386,11 @@ int mg_agent_run(const struct mg_agent_opts *o)
 			a->kernel_lost_seen = s.events_lost;
 		state_line(a, line, sizeof(line), cause, sizeof(cause), remedy, sizeof(remedy));
 		mg_info("%s", line);
-		mg_info("guard %s, mode %s (%s): %s", a->st.enforcing ? "lsm" : "flag-only",
+		mg_info("guard %s, mode %s (%s): %s", a->st.attach == MG_ATTACH_LSM ? "lsm" :
+			a->st.attach == MG_ATTACH_FMODRET ? "fmod_ret" : "flag-only",
 			mg_mode_name(cfg.mode), mode_source_text(a, cfg.mode), a->st.feat.mode_reason);
-		mg_aj_open(&a->aj, mg_mode_name(cfg.mode), a->st.enforcing, a->st.feat.mode_reason);
+		mg_aj_open(&a->aj, mg_mode_name(cfg.mode), a->st.enforcing,
+			   mg_attach_name(a->st.attach), a->st.feat.mode_reason);
 		mg_strlcpy(a->aj.g.kernel, a->st.feat.kernel, sizeof(a->aj.g.kernel));
 	}
 	a->om.guarded_fd = a->st.guarded_fd;

@@ -1,6 +1,7 @@
 /* See agent_journal.h and docs/journal.md. */
 #include "agent_journal.h"
 #include "config.h"
+#include "state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -119,6 +120,7 @@ json_object *mg_aj_status_json(const struct mg_agent_journal *aj)
 }
 
 void mg_aj_open(struct mg_agent_journal *aj, const char *mode, bool enforcing,
+		const char *attachment,
 		const char *reason)
 {
 	json_object *o;
@@ -138,6 +140,8 @@ void mg_aj_open(struct mg_agent_journal *aj, const char *mode, bool enforcing,
 	json_object_object_add(o, "event", json_object_new_string("start"));
 	json_object_object_add(o, "mode", json_object_new_string(mode));
 	json_object_object_add(o, "guard", json_object_new_string(enforcing ? "enforcing" : "flag-only"));
+	/* bpf_lsm, fmod_ret or none */
+	json_object_object_add(o, "attachment", json_object_new_string(attachment));
 	json_object_object_add(o, "detail", json_object_new_string(reason));
 	put(aj, o, MG_JT_AGENT, 0, 0, MG_JA_SYNC);
 	if (aj->open && aj->l.j.repair.torn_bytes) {
@@ -311,22 +315,31 @@ void mg_aj_prom_write(FILE *f, const struct mg_agent_journal *aj, uint64_t journ
 	const struct mg_aj_gauges *g = &aj->g;
 	bool up = !aj->on || (aj->open && !aj->last_err[0]);
 
-	fprintf(f, "# HELP macvguard_guard_enforcing 1 when the BPF LSM guard is attached and the "
-		   "mode is enforce (in-use links are refused now), else 0.\n"
+	fprintf(f, "# HELP macvguard_guard_enforcing 1 when the kernel guard is attached (BPF LSM "
+		   "or fmod_ret) and the mode is enforce (in-use links are refused now), else 0.\n"
 		   "# TYPE macvguard_guard_enforcing gauge\nmacvguard_guard_enforcing %d\n"
 		   "# HELP macvguard_mode The guard's mode (1 for the current one).\n"
 		   "# TYPE macvguard_mode gauge\n"
 		   "macvguard_mode{mode=\"enforce\"} %d\nmacvguard_mode{mode=\"audit\"} %d\n"
 		   "# HELP macvguard_guarded_links Links tagged in the guard's map.\n"
 		   "# TYPE macvguard_guarded_links gauge\nmacvguard_guarded_links %llu\n"
-		   "# HELP macvguard_build_info The agent's version, kernel and guard (lsm or flag-only).\n"
+		   "# HELP macvguard_build_info The agent's version, kernel and guard (lsm, fmod_ret or "
+		   "flag-only).\n"
 		   "# TYPE macvguard_build_info gauge\nmacvguard_build_info{version=\"",
 		g->enforcing ? 1 : 0, g->mode == MG_MODE_ENFORCE, g->mode == MG_MODE_AUDIT,
 		g->guarded_links);
 	prom_label(f, MG_VERSION);
 	fputs("\",kernel=\"", f);
 	prom_label(f, g->kernel);
-	fprintf(f, "\",guard=\"%s\"} 1\n", g->lsm ? "lsm" : "flag-only");
+	fprintf(f, "\",guard=\"%s\"} 1\n", !g->lsm ? "flag-only" :
+		g->attach == MG_ATTACH_FMODRET ? "fmod_ret" : "lsm");
+	/* how the guard is attached, one series per way (1 for the current one) */
+	fprintf(f, "# HELP macvguard_guard_attachment How the kernel guard is attached (1 for the "
+		   "current one): bpf_lsm, fmod_ret (BPF LSM not active), none (flag-only).\n"
+		   "# TYPE macvguard_guard_attachment gauge\n");
+	for (unsigned at = MG_ATTACH_NONE; at <= MG_ATTACH_FMODRET; at++)
+		fprintf(f, "macvguard_guard_attachment{attachment=\"%s\"} %d\n", mg_attach_name(at),
+			(g->lsm ? g->attach : MG_ATTACH_NONE) == at);
 	fprintf(f, "# HELP macvguard_refusals_total Requests the guard refused (EPERM).\n"
 		   "# TYPE macvguard_refusals_total counter\nmacvguard_refusals_total %llu\n"
 		   "# HELP macvguard_would_refuse_total Requests on an in-use guarded link that went "

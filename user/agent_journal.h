@@ -15,7 +15,8 @@
 /* What the agent knows about the guard, for the metrics (agent.c keeps it current). */
 struct mg_aj_gauges {
 	bool enforcing;              /* LSM guard attached and mode enforce */
-	bool lsm;                    /* guard = lsm (else flag-only) */
+	bool lsm;                    /* a kernel guard is attached (else flag-only) */
+	unsigned attach;             /* enum mg_attach (state.h): how */
 	unsigned mode;               /* enum mg_mode */
 	unsigned long long guarded_links;
 	char kernel[128];
@@ -46,6 +47,7 @@ struct mg_agent_journal {
 };
 
 void mg_aj_open(struct mg_agent_journal *aj, const char *mode, bool enforcing,
+		const char *attachment,
 		const char *reason);
 /* An agent record (event "reload", …) with a detail. */
 void mg_aj_agent_event(struct mg_agent_journal *aj, const char *event, const char *detail);

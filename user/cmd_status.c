@@ -97,6 +97,7 @@ int mg_cmd_status(int argc, char **argv)
 	const char *mode_source = "", *monitor_remedy = "";
 	char cause[400] = "", remedy[400] = "", modetxt[600] = "";
 	bool pinned, lsm_pinned, have_state = false, running, enforcing = false;
+	unsigned attach;
 	enum mg_agent_state agent;
 	unsigned long long guarded = 0;
 	uint64_t ticks;
@@ -121,7 +122,8 @@ int mg_cmd_status(int argc, char **argv)
 		return ST_DENIED;
 	}
 	pinned = mg_state_pinned();
-	lsm_pinned = mg_state_lsm_pinned();
+	attach = mg_state_attach_pinned();
+	lsm_pinned = attach != MG_ATTACH_NONE;
 	agent = mg_pidfile_check(&pid, &ticks);
 	running = agent == MG_AGENT_RUNNING;
 	/* the status file is the running agent's only: a stopped (or crashed) agent's file
@@ -165,7 +167,7 @@ int mg_cmd_status(int argc, char **argv)
 		mg_strlcpy(remedy, mg_jstr(saved, "remedy"), sizeof(remedy));
 		enforcing = lsm_pinned && have_state && cfg.mode == MG_MODE_ENFORCE;
 		if (lsm_pinned && have_state && cfg.mode == MG_MODE_AUDIT)
-			mg_guard_explain(&f, true, cfg.mode, cause, sizeof(cause), remedy, sizeof(remedy));
+			mg_guard_explain(&f, attach, cfg.mode, cause, sizeof(cause), remedy, sizeof(remedy));
 	}
 	/* no agent: no cause or remedy (they were the last run's); the guard line says what
 	 * the pins do without it */
@@ -190,6 +192,9 @@ int mg_cmd_status(int argc, char **argv)
 		json_object_object_add(o, "kernel", json_object_new_string(f.kernel));
 		json_object_object_add(o, "guard", json_object_new_string(guard));
 		json_object_object_add(o, "enforcing", json_object_new_boolean(running && enforcing));
+		/* how the pinned guard is attached: bpf_lsm, fmod_ret; null: none pinned */
+		json_object_object_add(o, "attachment", lsm_pinned ?
+				       json_object_new_string(mg_attach_name(attach)) : NULL);
 		json_object_object_add(o, "mode", have_state ? json_object_new_string(mg_mode_name(cfg.mode)) : NULL);
 		json_object_object_add(o, "mode_source", jstr_or_null(mode_source));
 		json_object_object_add(o, "config_mode", jstr_or_null(cm));
@@ -251,10 +256,15 @@ int mg_cmd_status(int argc, char **argv)
 	} else {
 		printf("kernel:      %s\n", f.kernel);
 		if (!running || !strcmp(guard, "not running"))
-			printf("guard:       %s%s%s\n", guard, have_state ? ", mode " : "",
+			printf("guard:       %s%s%s%s%s\n", guard, lsm_pinned ? " via " : "",
+			       lsm_pinned ? mg_attach_text(attach) : "", have_state ? ", mode " : "",
 			       have_state ? mg_mode_name(cfg.mode) : "");
 		else if (enforcing)
-			printf("guard:       enforcing, mode %s\n", mg_mode_name(cfg.mode));
+			printf("guard:       enforcing via %s, mode %s\n", mg_attach_text(attach),
+			       mg_mode_name(cfg.mode));
+		else if (lsm_pinned)
+			printf("guard:       NOT ENFORCING (%s), mode %s; attached via %s\n", guard,
+			       have_state ? mg_mode_name(cfg.mode) : "?", mg_attach_text(attach));
 		else
 			printf("guard:       NOT ENFORCING (%s), mode %s\n", guard,
 			       have_state ? mg_mode_name(cfg.mode) : "?");

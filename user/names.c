@@ -132,8 +132,8 @@ const char *mg_unenforced_name(unsigned u)
 {
 	static const char *const n[] = {
 		[MG_UE_NONE] = "",
-		[MG_UE_REFUSED] = "the kernel refused the BPF LSM/fentry programs: the fallback flags "
-				  "what the guard would have refused",
+		[MG_UE_REFUSED] = "the kernel refused the BPF LSM and fmod_ret guards (or they never "
+				  "ran): the fallback flags what the guard would have refused",
 		[MG_UE_LSM_OFF] = "the BPF LSM program never ran (\"bpf\" is not in the kernel's "
 				  "lsm= list): the fallback flags what the guard would have refused",
 		[MG_UE_NO_BTF] = "no kernel BTF: the guard cannot load; the fallback flags what it "

@@ -22,6 +22,7 @@
 
 #define PIN_MAP(name)   MG_PIN_DIR "/" name
 #define PIN_LINK_LSM    MG_PIN_DIR "/link_netlink_send"
+#define PIN_LINK_FMODRET MG_PIN_DIR "/link_netlink_send_fmodret"
 #define PIN_LINK_UNREG  MG_PIN_DIR "/link_unregister"
 #define PIN_LINK_NETNS  MG_PIN_DIR "/link_netns_move"
 #define PIN_LINK_NETNS_EXIT   MG_PIN_DIR "/link_netns_move_exit"
@@ -38,7 +39,7 @@ static const char *const pinned_links[] = { PIN_LINK_LSM, PIN_LINK_UNREG, PIN_LI
 					    PIN_LINK_DEL("dellink_exit"), PIN_LINK_DEL("netns"),
 					    PIN_LINK_DEL("netns_exit"), PIN_LINK_DEL("tunclose"),
 					    PIN_LINK_DEL("tunclose_exit"), PIN_LINK_NETNS_EXIT,
-					    PIN_LINK_IOCTL, PIN_LINK_IOCTL_COMPAT };
+					    PIN_LINK_IOCTL, PIN_LINK_IOCTL_COMPAT, PIN_LINK_FMODRET };
 
 /* Deletion-path programs, pinned so `probes off|on` can detach and re-attach them without
  * another load (benchmarks compare with and without in one boot). */
@@ -69,9 +70,26 @@ bool mg_state_pinned(void)
 	return path_exists(PIN_MAP("mg_guarded"));
 }
 
+unsigned mg_state_attach_pinned(void)
+{
+	return path_exists(PIN_LINK_LSM) ? MG_ATTACH_LSM :
+	       path_exists(PIN_LINK_FMODRET) ? MG_ATTACH_FMODRET : MG_ATTACH_NONE;
+}
+
 bool mg_state_lsm_pinned(void)
 {
-	return path_exists(PIN_LINK_LSM);
+	return mg_state_attach_pinned() != MG_ATTACH_NONE;
+}
+
+const char *mg_attach_name(unsigned attach)
+{
+	return attach == MG_ATTACH_LSM ? "bpf_lsm" : attach == MG_ATTACH_FMODRET ? "fmod_ret" : "none";
+}
+
+const char *mg_attach_text(unsigned attach)
+{
+	return attach == MG_ATTACH_LSM ? "BPF LSM" :
+	       attach == MG_ATTACH_FMODRET ? "fmod_ret on security_netlink_send" : "none";
 }
 
 int mg_config_get(int config_fd, struct mg_config *cfg)
@@ -173,7 +191,8 @@ int mg_state_open(struct mg_state *st)
 		       cfg.abi_version, MG_ABI_VERSION);
 		return -EPROTO;
 	}
-	st->enforcing = mg_state_lsm_pinned();
+	st->attach = mg_state_attach_pinned();
+	st->enforcing = st->attach != MG_ATTACH_NONE;
 	return 0;
 }
 
@@ -193,12 +212,35 @@ void mg_state_close(struct mg_state *st)
 	init_fds(st);
 }
 
+/* The program behind a pinned link (0: none), to see it go. */
+static __u32 pinned_link_prog(const char *pin)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(pin);
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.prog_id = 0;
+	close(fd);
+	return info.prog_id;
+}
+
 int mg_state_unpin(void)
 {
+	/* The kernel drops a pin's link after an RCU grace period, from a work queue: until
+	 * then the guard still refuses. Wait (bounded) until its programs are gone, so that
+	 * "nothing enforces any more" is true when this returns. */
+	const char *guard_links[] = { PIN_LINK_LSM, PIN_LINK_FMODRET, PIN_LINK_IOCTL,
+				      PIN_LINK_IOCTL_COMPAT };
+	__u32 progs[sizeof(guard_links) / sizeof(guard_links[0])];
 	char path[256];
 	size_t i;
 	int rc = 0;
 
+	for (i = 0; i < sizeof(guard_links) / sizeof(guard_links[0]); i++)
+		progs[i] = pinned_link_prog(guard_links[i]);
 	for (i = 0; i < sizeof(pinned_links) / sizeof(pinned_links[0]); i++)
 		if (unlink(pinned_links[i]) && errno != ENOENT) {
 			mg_err("unpin %s: %s", pinned_links[i], strerror(errno));
@@ -216,6 +258,20 @@ int mg_state_unpin(void)
 	}
 	if (rmdir(MG_PIN_DIR) && errno != ENOENT && errno != ENOTEMPTY)
 		rc = -errno;
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		int fd = -1, tries;
+
+		for (tries = 0; progs[i] && tries < 200; tries++) {   /* 20 s at most */
+			fd = bpf_prog_get_fd_by_id(progs[i]);
+			if (fd < 0)
+				break;
+			close(fd);
+			usleep(100 * 1000);
+		}
+		if (fd >= 0)
+			mg_warn("the kernel has not released the guard program %u yet (%s): it may "
+				"refuse for a while longer", progs[i], guard_links[i]);
+	}
 	return rc;
 }
 
@@ -257,10 +313,13 @@ static void take_skel_fds(struct mg_state *st)
 	st->events_fd = bpf_map__fd(st->skel->maps.mg_events);
 }
 
-/* Open the skeleton with only the programs this kernel can take. */
-static struct guard_bpf *open_skel(const struct btf *vmlinux, bool want_lsm)
+/* Open the skeleton with only the programs this kernel can take, and of the request
+ * programs only one attachment's (MG_ATTACH_NONE: maps only). */
+static struct guard_bpf *open_skel(const struct btf *vmlinux, unsigned attach)
 {
 	struct guard_bpf *skel = guard_bpf__open();
+	bool want_lsm = attach != MG_ATTACH_NONE;   /* the monitor's fentry/fexit programs */
+	bool lsm = attach == MG_ATTACH_LSM, fmodret = attach == MG_ATTACH_FMODRET;
 	bool notify;
 
 	if (!skel)
@@ -271,7 +330,8 @@ static struct guard_bpf *open_skel(const struct btf *vmlinux, bool want_lsm)
 	 * earlier agent keeps its size until the next fresh load. */
 	bpf_map__set_max_entries(skel->maps.mg_events, MG_EVENTS_RING_BYTES);
 	notify = kernel_has_func(vmlinux, "unregister_netdevice_many_notify");
-	bpf_program__set_autoload(skel->progs.mg_netlink_send, want_lsm);
+	bpf_program__set_autoload(skel->progs.mg_netlink_send, lsm);
+	bpf_program__set_autoload(skel->progs.mg_netlink_send_fmodret, fmodret);
 	bpf_program__set_autoload(skel->progs.mg_unreg_notify, want_lsm && notify);
 	bpf_program__set_autoload(skel->progs.mg_unreg_many,
 				  want_lsm && !notify &&
@@ -303,9 +363,13 @@ static struct guard_bpf *open_skel(const struct btf *vmlinux, bool want_lsm)
 				  bpf_program__autoload(skel->progs.mg_netns_move_old));
 	/* device ioctls (SIOCSIFNAME, SIOCSIFVLAN, bridge deletion, TUNSETPERSIST) */
 	bpf_program__set_autoload(skel->progs.mg_file_ioctl,
-				  want_lsm && kernel_has_func(vmlinux, "bpf_lsm_file_ioctl"));
+				  lsm && kernel_has_func(vmlinux, "bpf_lsm_file_ioctl"));
 	bpf_program__set_autoload(skel->progs.mg_file_ioctl_compat,
-				  want_lsm && kernel_has_func(vmlinux, "bpf_lsm_file_ioctl_compat"));
+				  lsm && kernel_has_func(vmlinux, "bpf_lsm_file_ioctl_compat"));
+	bpf_program__set_autoload(skel->progs.mg_file_ioctl_fmodret,
+				  fmodret && kernel_has_func(vmlinux, "security_file_ioctl"));
+	bpf_program__set_autoload(skel->progs.mg_file_ioctl_compat_fmodret,
+				  fmodret && kernel_has_func(vmlinux, "security_file_ioctl_compat"));
 	set_map_pins(skel);
 	return skel;
 }
@@ -399,31 +463,57 @@ static void attach_delete_path(struct mg_state *st)
 		 missing[0] ? "; not attached:" : "", missing);
 }
 
-/* Attach what loaded; verify the LSM program really runs (an LSM program loads and
- * attaches even when "bpf" is missing from lsm=, and then never runs). */
-static int attach_and_verify(struct mg_state *st)
+/* Attach what loaded; verify the request program really runs (an LSM program loads and
+ * attaches even when "bpf" is missing from lsm=, and then never runs). Failures are told in
+ * mode_reason (BPF LSM) or fmodret_reason. */
+static int attach_and_verify(struct mg_state *st, unsigned attach)
 {
 	struct guard_bpf *skel = st->skel;
+	bool fmodret = attach == MG_ATTACH_FMODRET;
+	struct bpf_program *req = fmodret ? skel->progs.mg_netlink_send_fmodret :
+					    skel->progs.mg_netlink_send;
+	const char *sec = fmodret ? "fmod_ret/security_netlink_send" : "lsm/netlink_send";
+	char *why = fmodret ? st->feat.fmodret_reason : st->feat.mode_reason;
+	size_t whysz = fmodret ? sizeof(st->feat.fmodret_reason) : sizeof(st->feat.mode_reason);
+	struct bpf_program *ioctl_p = fmodret ? skel->progs.mg_file_ioctl_fmodret :
+						skel->progs.mg_file_ioctl;
+	struct bpf_program *ioctl_compat_p = fmodret ? skel->progs.mg_file_ioctl_compat_fmodret :
+						       skel->progs.mg_file_ioctl_compat;
 	struct bpf_link *lsm;
 	int i;
 
-	lsm = bpf_program__attach_lsm(skel->progs.mg_netlink_send);
-	if (!lsm) {
-		st->feat.load_errno = errno ? errno : EPERM;
-		snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
-			 "lsm/netlink_send attach failed: %s", strerror(errno));
-		return -errno;
+	/* test knobs: an attachment's probe fails (flag-only must be told honestly; the bench
+	 * compares fmod_ret with BPF LSM in one boot) */
+	if (getenv(fmodret ? "MG_TEST_NO_FMODRET" : "MG_TEST_NO_LSM")) {
+		snprintf(why, whysz, "%s not attached: %s is set", sec,
+			 fmodret ? "MG_TEST_NO_FMODRET" : "MG_TEST_NO_LSM");
+		return -ENOTSUP;
 	}
-	skel->links.mg_netlink_send = lsm;
+	lsm = bpf_program__attach(req);
+	if (!lsm) {
+		int e = errno ? errno : EPERM;
+
+		if (!fmodret)
+			st->feat.load_errno = e;
+		snprintf(why, whysz, "%s attach failed: %s", sec, strerror(e));
+		return -e;
+	}
+	if (fmodret)
+		skel->links.mg_netlink_send_fmodret = lsm;
+	else
+		skel->links.mg_netlink_send = lsm;
 	st->feat.lsm_loaded = true;
 	if (!guard_runs(st, 3)) {
-		snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
-			 "lsm/netlink_send attached but never ran on a netlink message%s",
-			 st->feat.lsm_bpf_listed ? "" : st->feat.lsm_list_known ?
-			 " (\"bpf\" is not in the kernel's lsm= list)" :
-			 " (the kernel's LSM list is unknown: securityfs not mounted)");
+		if (fmodret)
+			snprintf(why, whysz, "%s attached but never ran on a netlink message", sec);
+		else
+			snprintf(why, whysz, "%s attached but never ran on a netlink message%s", sec,
+				 st->feat.lsm_bpf_listed ? "" : st->feat.lsm_list_known ?
+				 " (\"bpf\" is not in the kernel's lsm= list)" :
+				 " (the kernel's LSM list is unknown: securityfs not mounted)");
 		bpf_link__destroy(lsm);
 		skel->links.mg_netlink_send = NULL;
+		skel->links.mg_netlink_send_fmodret = NULL;
 		st->feat.lsm_loaded = false;
 		return -ENOTSUP;
 	}
@@ -444,19 +534,19 @@ static int attach_and_verify(struct mg_state *st)
 			move_exit = bpf_program__attach(move_exits[i]);
 	}
 	st->feat.expiry_attached = unreg && move && move_exit;
-	if (bpf_program__autoload(skel->progs.mg_file_ioctl)) {
-		ioctl = bpf_program__attach_lsm(skel->progs.mg_file_ioctl);
+	if (bpf_program__autoload(ioctl_p)) {
+		ioctl = bpf_program__attach(ioctl_p);
 		if (!ioctl)
-			mg_warn("lsm/file_ioctl attach failed: %s (device ioctls are not guarded)",
-				strerror(errno));
+			mg_warn("%s attach failed: %s (device ioctls are not guarded)",
+				bpf_program__section_name(ioctl_p), strerror(errno));
 	}
-	if (bpf_program__autoload(skel->progs.mg_file_ioctl_compat)) {
-		ioctl_compat = bpf_program__attach_lsm(skel->progs.mg_file_ioctl_compat);
+	if (bpf_program__autoload(ioctl_compat_p)) {
+		ioctl_compat = bpf_program__attach(ioctl_compat_p);
 		if (!ioctl_compat)
-			mg_warn("lsm/file_ioctl_compat attach failed: %s (32-bit device ioctls are "
-				"not guarded)", strerror(errno));
+			mg_warn("%s attach failed: %s (32-bit device ioctls are not guarded)",
+				bpf_program__section_name(ioctl_compat_p), strerror(errno));
 	}
-	if (pin_link(lsm, PIN_LINK_LSM))
+	if (pin_link(lsm, fmodret ? PIN_LINK_FMODRET : PIN_LINK_LSM))
 		return -EIO;
 	if (unreg)
 		pin_link(unreg, PIN_LINK_UNREG);
@@ -493,8 +583,10 @@ static int init_config(struct mg_state *st, unsigned mode, bool mode_given)
 
 	if (mg_config_get(st->config_fd, &cfg) == 0 && cfg.abi_version == MG_ABI_VERSION &&
 	    !mode_given) {
-		/* keep the mode an operator set on the pinned state */
-		st->mode_source = "pinned";
+		/* keep the mode an operator set on the pinned state (or that an earlier attempt
+		 * of this start wrote: its source stays) */
+		if (!st->mode_source)
+			st->mode_source = "pinned";
 		return 0;
 	}
 	st->mode_source = mode_given ? "command line" : "configuration";
@@ -525,6 +617,44 @@ static void drop_foreign_pins(void)
 	mg_state_unpin();
 }
 
+/* One attachment: load with its programs, attach, verify. 0: enforcing (st->skel kept);
+ * 1: this attachment does not work here (told in the features, the skeleton dropped);
+ * < 0: fatal (the maps cannot be set up). */
+static int try_attach(struct mg_state *st, const struct btf *vmlinux, unsigned attach,
+		      unsigned mode, bool mode_given)
+{
+	int rc;
+
+	st->skel = open_skel(vmlinux, attach);
+	if (st->skel && guard_bpf__load(st->skel) == 0) {
+		take_skel_fds(st);
+		rc = init_config(st, mode, mode_given);
+		if (rc)
+			return rc;
+		if (attach_and_verify(st, attach) == 0) {
+			st->attach = attach;
+			st->enforcing = true;
+			return 0;
+		}
+	} else {
+		int e = errno ? errno : EPERM;
+
+		if (attach == MG_ATTACH_LSM) {
+			st->feat.load_errno = e;
+			snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
+				 "the kernel refused the BPF LSM/fentry programs (%s)", strerror(e));
+		} else {
+			snprintf(st->feat.fmodret_reason, sizeof(st->feat.fmodret_reason),
+				 "the kernel refused the fmod_ret/fentry programs (%s)", strerror(e));
+		}
+	}
+	if (st->skel)
+		guard_bpf__destroy(st->skel);   /* pinned maps stay for the next attempt */
+	st->skel = NULL;
+	st->guarded_fd = st->counts_fd = st->config_fd = st->stats_fd = st->events_fd = -1;
+	return 1;
+}
+
 int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
 {
 	struct btf *vmlinux;
@@ -545,6 +675,7 @@ int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
 		if (rc == 0) {
 			st->adopted = true;
 			st->enforcing = true;
+			st->attach = mg_state_attach_pinned();
 			st->feat.lsm_loaded = true;
 			st->feat.expiry_attached = path_exists(PIN_LINK_UNREG) && path_exists(PIN_LINK_NETNS) &&
 						   path_exists(PIN_LINK_NETNS_EXIT);
@@ -554,7 +685,8 @@ int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
 				 "adopted pinned deletion-path probes%s", st->feat.delete_verified ?
 				 ", seen reporting a test veth deletion" : " (they did not report a test deletion)");
 			snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
-				 "adopted the guard pinned under %s%s", MG_PIN_DIR,
+				 "adopted the guard pinned under %s (%s)%s", MG_PIN_DIR,
+				 mg_attach_text(st->attach),
 				 st->feat.lsm_verified ? "" : " (but it did not run on a test message)");
 			return init_config(st, mode, mode_given);
 		}
@@ -567,37 +699,41 @@ int mg_state_start(struct mg_state *st, unsigned mode, bool mode_given)
 	if (!vmlinux)
 		mg_warn("no kernel BTF (/sys/kernel/btf/vmlinux): the kernel guard cannot load");
 
+	/* BPF LSM if it really runs, else fmod_ret on the security_* functions if it really
+	 * runs, else flag-only. */
 	if (vmlinux) {
-		st->skel = open_skel(vmlinux, true);
-		if (st->skel && guard_bpf__load(st->skel) == 0) {
-			take_skel_fds(st);
-			rc = init_config(st, mode, mode_given);
-			if (rc)
-				goto fail;
-			if (attach_and_verify(st) == 0) {
-				st->enforcing = true;
+		rc = try_attach(st, vmlinux, MG_ATTACH_LSM, mode, mode_given);
+		if (rc == 1)
+			rc = try_attach(st, vmlinux, MG_ATTACH_FMODRET, mode, mode_given);
+		if (rc < 0)
+			goto fail;
+		if (rc == 0) {
+			char lsm_why[256];
+
+			mg_strlcpy(lsm_why, st->feat.mode_reason, sizeof(lsm_why));
+			if (st->attach == MG_ATTACH_LSM)
 				snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
 					 "BPF LSM guard loaded, attached and seen running%s",
 					 st->feat.expiry_attached ? "" : " (tag expiry probes missing)");
-				btf__free(vmlinux);
-				return 0;
-			}
-			/* fall through: keep the maps, flag only */
+			else
+				snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
+					 "fmod_ret guard on security_netlink_send loaded, attached and "
+					 "seen running (BPF LSM: %.120s)%s", lsm_why,
+					 st->feat.expiry_attached ? "" : " (tag expiry probes missing)");
 			btf__free(vmlinux);
 			return 0;
 		}
-		rc = -errno;
-		st->feat.load_errno = errno ? errno : EPERM;
-		snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
-			 "the kernel refused the BPF LSM/fentry programs (%s); flag-only monitoring",
-			 strerror(errno ? errno : EPERM));
-		if (st->skel)
-			guard_bpf__destroy(st->skel);
-		st->skel = NULL;
+		{
+			char lsm_why[256];
+
+			mg_strlcpy(lsm_why, st->feat.mode_reason, sizeof(lsm_why));
+			snprintf(st->feat.mode_reason, sizeof(st->feat.mode_reason),
+				 "%.110s; %.110s; flag-only monitoring", lsm_why, st->feat.fmodret_reason);
+		}
 	}
 
 	/* Flag-only: maps (tags survive agent restarts), no programs. */
-	st->skel = open_skel(vmlinux, false);
+	st->skel = open_skel(vmlinux, MG_ATTACH_NONE);
 	btf__free(vmlinux);
 	if (!st->skel || guard_bpf__load(st->skel)) {
 		rc = -errno;
@@ -617,17 +753,18 @@ fail:
 	return rc ? rc : -EIO;
 }
 
-bool mg_guard_explain(const struct mg_features *f, bool lsm, unsigned mode, char *cause,
+bool mg_guard_explain(const struct mg_features *f, unsigned attach, unsigned mode, char *cause,
 		      size_t csz, char *remedy, size_t rsz)
 {
-	char refused[96] = "";
+	char refused[300] = "";
 
 	remedy[0] = 0;
-	if (lsm && mode == MG_MODE_ENFORCE) {
-		snprintf(cause, csz, "BPF LSM guard attached");
+	if (attach != MG_ATTACH_NONE && mode == MG_MODE_ENFORCE) {
+		snprintf(cause, csz, "%s guard attached", attach == MG_ATTACH_LSM ? "BPF LSM" :
+			 "fmod_ret (security_netlink_send, security_file_ioctl)");
 		return true;
 	}
-	if (lsm) {
+	if (attach != MG_ATTACH_NONE) {
 		snprintf(cause, csz, "mode audit: deletions of in-use links are reported and let "
 			 "through");
 		snprintf(remedy, rsz, "macvguard mode enforce");
@@ -638,6 +775,12 @@ bool mg_guard_explain(const struct mg_features *f, bool lsm, unsigned mode, char
 			 strerror(f->load_errno));
 	else
 		snprintf(refused, sizeof(refused), "the BPF LSM guard did not run on a test message");
+	if (f->fmodret_reason[0]) {
+		size_t n = strlen(refused);
+
+		snprintf(refused + n, sizeof(refused) - n, ", and fmod_ret did not take over (%s)",
+			 f->fmodret_reason);
+	}
 	if (!f->btf_vmlinux) {
 		snprintf(cause, csz, "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing)");
 		snprintf(remedy, rsz, "boot a kernel built with CONFIG_DEBUG_INFO_BTF=y and "

@@ -15,6 +15,14 @@
 
 struct guard_bpf;
 
+/* How the guard's request programs are attached: BPF LSM where it is active, else
+ * fmod_ret on the security_* functions (same programs' logic), else none (flag-only). */
+enum mg_attach { MG_ATTACH_NONE, MG_ATTACH_LSM, MG_ATTACH_FMODRET };
+/* "none", "bpf_lsm", "fmod_ret" (JSON, metrics, journal) */
+const char *mg_attach_name(unsigned attach);
+/* "BPF LSM", "fmod_ret on security_netlink_send" (the state line: "enforcing via ...") */
+const char *mg_attach_text(unsigned attach);
+
 /* What the kernel can do, found by looking (BTF, lsm list) and by trying. */
 struct mg_features {
 	char kernel[128];
@@ -32,6 +40,7 @@ struct mg_features {
 	bool delete_verified;       /* deletion-path fentry seen reporting a test deletion */
 	char monitor_reason[256];   /* how deletions are monitored, and why */
 	int load_errno;             /* why the kernel refused the LSM programs (0: it did not) */
+	char fmodret_reason[160];   /* why fmod_ret did not take over ("" not tried or it did) */
 };
 
 struct mg_state {
@@ -41,7 +50,8 @@ struct mg_state {
 	int stats_fd;
 	int events_fd;
 	bool adopted;               /* reused the programs of an earlier agent */
-	bool enforcing;             /* LSM guard active (enforce or audit decided by config) */
+	bool enforcing;             /* kernel guard active (enforce or audit decided by config) */
+	unsigned attach;            /* enum mg_attach: how (MG_ATTACH_NONE when !enforcing) */
 	const char *mode_source;    /* why the guard has the mode it has (mg_state_start) */
 	struct guard_bpf *skel;     /* when this process loaded the programs */
 	struct mg_features feat;
@@ -57,13 +67,14 @@ void mg_state_close(struct mg_state *st);
 /* Remove every pin (programs stop being enforced once no process holds them). */
 int mg_state_unpin(void);
 bool mg_state_pinned(void);
-bool mg_state_lsm_pinned(void);
+bool mg_state_lsm_pinned(void);      /* a request guard is pinned (either attachment) */
+unsigned mg_state_attach_pinned(void); /* enum mg_attach of the pinned request guard */
 
 /* Not enforcing, said so that an operator knows what to do: CAUSE (why the guard is
  * flag-only or auditing) and REMEDY (what to change), from the features the agent saw.
- * lsm: the LSM guard is attached; mode: the current mode. Returns true when enforcing
- * (cause and remedy then describe the guard). */
-bool mg_guard_explain(const struct mg_features *f, bool lsm, unsigned mode, char *cause,
+ * attach: how the guard is attached (enum mg_attach); mode: the current mode. Returns
+ * true when enforcing (cause and remedy then describe the guard). */
+bool mg_guard_explain(const struct mg_features *f, unsigned attach, unsigned mode, char *cause,
 		      size_t csz, char *remedy, size_t rsz);
 
 int mg_config_get(int config_fd, struct mg_config *cfg);

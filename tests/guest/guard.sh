@@ -114,8 +114,9 @@ expect_audited() {   # NAME EVENT-PATTERN...
 : >"$EVENTS"
 : >"$OUT/agent.log"
 agent_start
-if "$MG" status | grep -q "guard:.*enforcing"; then ok "agent enforcing under BPF LSM"
-else fail "agent enforcing under BPF LSM" "$("$MG" status | tr '\n' ' ')"; fi
+# MG_EXPECT_ATTACH: how the guard must be attached in this boot (guard_attach.sh sets it)
+if "$MG" status | grep -q "guard: *enforcing via ${MG_EXPECT_ATTACH:-BPF LSM},"; then ok "agent enforcing via ${MG_EXPECT_ATTACH:-BPF LSM}"
+else fail "agent enforcing via ${MG_EXPECT_ATTACH:-BPF LSM}" "$("$MG" status | tr '\n' ' ')"; fi
 
 # --- the seed's incident: libvirt-style delete by name of a running guest's macvtap ---
 WITH_ALT=1 setup

@@ -120,8 +120,9 @@ modprobe -d "$KTREE" -a bridge 8021q 2>>"$OUT/modprobe.log" ||
 : >"$EVENTS"
 : >"$OUT/agent.log"
 agent_start
-if "$MG" status | grep -q "guard:.*enforcing"; then ok "agent enforcing under BPF LSM"
-else fail "agent enforcing under BPF LSM" "$("$MG" status | tr '\n' ' ')"; fi
+# MG_EXPECT_ATTACH: how the guard must be attached in this boot (guard_attach.sh sets it)
+if "$MG" status | grep -q "guard: *enforcing via ${MG_EXPECT_ATTACH:-BPF LSM},"; then ok "agent enforcing via ${MG_EXPECT_ATTACH:-BPF LSM}"
+else fail "agent enforcing via ${MG_EXPECT_ATTACH:-BPF LSM}" "$("$MG" status | tr '\n' ' ')"; fi
 
 # --- 1. one send, judged against the state before it: identity changes are refused ---
 # (each bypass on a fresh setup: one that succeeds takes the link with it)

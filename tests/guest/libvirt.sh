@@ -46,7 +46,7 @@ lv_stop_daemon
 
 # ---- install macvguard as an operator would: agent, daemon, hook, --reload ------------
 step "agent starts (enforcing)" agent_start
-grep -q "^macvguard: enforcing, mode enforce" "$OUT/agent.log" && ok "agent: BPF LSM guard enforcing" || fail "agent enforcing" "$(grep -m1 'enforc' "$OUT/agent.log")"
+grep -q "^macvguard: enforcing via BPF LSM, mode enforce" "$OUT/agent.log" && ok "agent: BPF LSM guard enforcing" || fail "agent enforcing" "$(grep -m1 'enforc' "$OUT/agent.log")"
 step "$LV_DAEMON starts" lv_start_daemon
 "$MG" hook install --hooks-dir /etc/libvirt/hooks --reload >"$OUT/hook-install.log" 2>&1; rc=$?
 if [ $rc -eq 0 ] && grep -q "reloaded $LV_DAEMON (pid $LIBVIRTD, SIGHUP)" "$OUT/hook-install.log"; then

@@ -79,7 +79,7 @@ else fail "sandboxed agent loaded the guard: enforcing$tag" "$(echo "$enf" | tr 
 if [ $NOTIFY = 1 ]; then
     in_sd /usr/sbin/macvguard status >/dev/null 2>&1; src=$?
     stx=$(unit_show StatusText)
-    if [ $src = 0 ] && echo "$stx" | grep -q "^enforcing, mode enforce: BPF LSM guard attached"; then
+    if [ $src = 0 ] && echo "$stx" | grep -q "^enforcing via BPF LSM, mode enforce: BPF LSM guard attached"; then
         ok "status exit 0 (enforcing); systemctl status shows STATUS=$stx"
     else fail "status exit 0 and STATUS= enforcing" "status exit $src, StatusText '$stx'"; fi
 fi

@@ -39,6 +39,14 @@ if [ $lsm_here = no ]; then
     else fail "status reports flag-only with the reason" "$(echo "$status" | tr '\n' ' ')"; fi
     if "$MG" -j status | grep -q '"guard":"flag-only"'; then ok "status -j says flag-only"; else fail "status -j says flag-only"; fi
     if grep -q "guard flag-only" "$OUT/agent.log"; then ok "run prints its mode"; else fail "run prints its mode"; fi
+    # issue 17: fmod_ret was tried after BPF LSM, and the reason says why each did not enforce
+    if echo "$status" | grep -q "^reason: .*BPF LSM.*fmod_ret did not take over (.*fmod_ret" &&
+       "$MG" -j status | grep -q '"attachment":null'; then
+        ok "flag-only reason names BPF LSM and fmod_ret; status -j attachment null"
+    else fail "flag-only reason names BPF LSM and fmod_ret; status -j attachment null" "$(echo "$status" | grep '^reason')"; fi
+    if "$MG" -j journal 2>/dev/null | grep '"event":"start"' | grep -q '"attachment":"none"'; then
+        ok "journal: the agent's start record says attachment none"
+    else fail "journal: the agent's start record says attachment none" "$("$MG" -j journal 2>&1 | grep -m1 '"start"')"; fi
 else
     fail "host kernel runs BPF LSM: the fallback cannot be tested here" "$(cat /sys/kernel/security/lsm)"
 fi

@@ -330,12 +330,14 @@ if start_agent "$T/p.log" --config "$C/full.conf"; then
     for m in 'macvguard_guard_enforcing 0' 'macvguard_mode{mode="enforce"} 1' 'macvguard_mode{mode="audit"} 0' \
         'macvguard_guarded_links 0' "macvguard_build_info{version=\"$VERSION\",kernel=\"$(uname -r)\",guard=\"flag-only\"} 1" \
         'macvguard_refusals_total 0' 'macvguard_would_refuse_total 1' 'macvguard_verdicts_total{verdict="audit"} 1' \
-        'macvguard_journal_disabled 0' 'macvguard_journal_write_errors_total 0'; do
+        'macvguard_journal_disabled 0' 'macvguard_journal_write_errors_total 0' \
+        'macvguard_guard_attachment{attachment="none"} 1' 'macvguard_guard_attachment{attachment="bpf_lsm"} 0' \
+        'macvguard_guard_attachment{attachment="fmod_ret"} 0'; do
         grep -qF "$m" "$P" || miss="$miss [$m]"
     done
     ts=$(sed -n 's/^macvguard_journal_last_write_timestamp_seconds //p' "$P")
     [ -z "$miss" ] && [ "${ts:-0}" -gt $(( $(date +%s) - 120 )) ] &&
-        ok "2 prometheus: enforcing 0, mode, guarded links, build_info (version $VERSION), refusals 0, would_refuse 1 (flag-only deletion of an in-use link, an audit verdict) apart from gone, journal health" ||
+        ok "2 prometheus: enforcing 0, attachment none, mode, guarded links, build_info (version $VERSION), refusals 0, would_refuse 1 (flag-only deletion of an in-use link, an audit verdict) apart from gone, journal health" ||
         notok "2 prometheus gauges" "missing$miss; last write '$ts'"
     miss=""
     for m in $(grep -oE 'macvguard_[a-z_]+' dist/macvguard.rules.yml tests/prometheus/macvguard.rules.test.yml | cut -d: -f2 | sort -u); do

@@ -11,7 +11,8 @@
 # default 900), MG_KPKG_6_1 / MG_KPKG_6_12 / MG_KPKG_6_18 (kernel package override),
 # MG_VM_MEM (MiB, 1024), MG_VM_SMP (CPUs, 2), MG_VM_KEEP (keep N newest result dirs, default
 # 40), MG_VM_ROOT (guest root: "host" = the host's /, default, or a name prepared with
-# prepare-root), MG_VM_BOOT_TIMEOUT (seconds until the guest script must have started, 240).
+# prepare-root), MG_VM_BOOT_TIMEOUT (seconds until the guest script must have started, 240),
+# MG_VM_APPEND (extra kernel command-line arguments, e.g. "lsm=landlock,lockdown lockdown=integrity").
 # See tests/vm/README.md.
 set -u -o pipefail
 
@@ -321,6 +322,7 @@ run() {
     } >"$res/run.env"
     local append="console=ttyS0 loglevel=5 panic=-1 edd=off mg.res=$res mg.repo=$ROOT"
     [ "$rootname" != host ] && append="$append mg.ovl=1"
+    [ -n "${MG_VM_APPEND:-}" ] && append="$append $MG_VM_APPEND"
     local t0=$SECONDS crash attempt=1 first_append=$append
     # Harness self-test only: make the first N boots die before the script starts.
     [ "${MG_VM_SELFTEST_BOOTCRASH:-0}" -ge 1 ] && first_append="$append rdinit=/mg-selftest-no-such-init"
