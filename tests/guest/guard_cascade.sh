@@ -125,8 +125,8 @@ guard_run_ns() {
 : >"$OUT/agent.log"
 for m in bridge bonding 8021q; do kmod $m; done
 agent_start
-if "$MG" status | grep -q "guard:.*enforcing"; then ok "agent enforcing under BPF LSM"
-else fail "agent enforcing under BPF LSM" "$("$MG" status | tr '\n' ' ')"; fi
+if "$MG" status | grep -q "guard: *enforcing via ${MG_EXPECT_ATTACH:-BPF LSM},"; then ok "agent enforcing via ${MG_EXPECT_ATTACH:-BPF LSM}"
+else fail "agent enforcing via ${MG_EXPECT_ATTACH:-BPF LSM}" "$("$MG" status | tr '\n' ' ')"; fi
 
 # --- bypass 3: deleting the lower device's veth peer deletes the lower, and the macvtap ---
 teardown; ip netns add $NS; veth_pair; guard_macvtap v0

@@ -48,7 +48,8 @@ vm_suite() {
     _vm_count "$tagk" "$script" < <("$VM_LIB_DIR/vm.sh" run "$kver" "$script" "$@" 2>&1; echo "__vm_rc $?")
 }
 
-# vm_parallel "KVER[/ROOT] SCRIPT [ARG...]" ...: runs the guests MG_VM_JOBS at a time
+# vm_parallel "KVER[/ROOT][@ARG] SCRIPT [ARG...]" ...: runs the guests MG_VM_JOBS at a time
+# (@ARG: one more kernel command-line argument for that boot, after MG_VM_APPEND)
 # (default: 2 on a machine with 2 or more CPUs, each guest then -smp 1 unless MG_VM_SMP
 # is set), prints each guest's lines in the order given once it has ended, counts them.
 # VM_RESULTS[i] is the results dir of job i; VM_RCS[i] its exit code.
@@ -66,9 +67,12 @@ vm_parallel() {
         local args=()
         read -r -a args <<<"${specs[$i]}"
         args=("${args[@]:2}")
+        local extra=""
+        [[ "$kver" == *@* ]] && { extra=${kver#*@}; kver=${kver%%@*}; }
         root=host; [[ "$kver" == */* ]] && { root=${kver#*/}; kver=${kver%%/*}; }
         while [ "$running" -ge "$jobs" ]; do wait -n 2>/dev/null; running=$((running - 1)); done
         ( export MG_VM_ROOT=$root; [ -n "$smp" ] && export MG_VM_SMP=$smp
+          [ -n "$extra" ] && export MG_VM_APPEND="${MG_VM_APPEND:+$MG_VM_APPEND }$extra"
           "$VM_LIB_DIR/vm.sh" run "$kver" "$script" "${args[@]}" >"$tmp/$i.out" 2>&1
           echo "__vm_rc $?" >>"$tmp/$i.out"; touch "$tmp/$i.done" ) &
         pids[$i]=$!
